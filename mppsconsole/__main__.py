@@ -1,0 +1,5 @@
+"""Entry point for ``python -m mppsconsole``."""
+
+from mppsconsole.app import main
+
+raise SystemExit(main())

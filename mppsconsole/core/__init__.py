@@ -1,0 +1,1 @@
+"""Pure domain: models, rules and errors. Standard library only."""

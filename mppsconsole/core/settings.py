@@ -1,0 +1,153 @@
+"""Settings: the local node, the remote nodes and behaviour switches, from TOML.
+
+A broken file is a :class:`ConfigError` naming the file and the line, since a
+technologist edits this file by hand and needs to find the mistake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from mppsconsole.core.errors import ConfigError
+
+DEFAULT_AE_TITLE = "MPPSCONSOLE"
+DEFAULT_PORT = 11112
+DEFAULT_CALLED_AE = "ANY-SCP"
+_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
+DURABILITY = ("full", "normal")
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    """A remote DICOM node the console talks to."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    tls: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the user may configure; defaults work out of the box."""
+
+    ae_title: str = DEFAULT_AE_TITLE
+    port: int = DEFAULT_PORT
+    bind_address: str = "0.0.0.0"
+    allowed_calling_aets: tuple[str, ...] = ()
+    hide_finished_worklist: bool = True
+    durability: str = "full"
+    nodes: tuple[Node, ...] = ()
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def node_for_ae(self, ae_title: str) -> Node | None:
+        return next((n for n in self.nodes if n.ae_title == ae_title), None)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE)
+    match = pattern.search(text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+class _Reader:
+    """Typed access to one table of the file, with errors that point at the line."""
+
+    def __init__(self, path: Path, text: str, table: dict[str, Any], where: str) -> None:
+        self.path, self.text, self.table, self.where = path, text, table, where
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        line = _line_of(self.text, key)
+        at = f", line {line}" if line else ""
+        return ConfigError(f"{self.path}{at}: {self.where}{key}: {message}")
+
+    def get(self, key: str, kind: type, default: Any) -> Any:
+        if key not in self.table:
+            return default
+        value = self.table[key]
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            raise self.fail(key, f"expected {kind.__name__}, got {value!r}")
+        return value
+
+    def ae_title(self, key: str, default: str) -> str:
+        value = self.get(key, str, default)
+        if not _AE_TITLE.match(value) or not value.strip():
+            raise self.fail(key, f"invalid AE title {value!r} (1-16 characters, no backslash)")
+        return str(value)
+
+    def port(self, key: str, default: int) -> int:
+        value = self.get(key, int, default)
+        if not 0 <= value <= 65535:
+            raise self.fail(key, f"port {value} out of range 0-65535")
+        return int(value)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Settings from TOML text; ``path`` is only used to name the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    local = _Reader(path, text, data.get("local", {}), "local.")
+    if not isinstance(local.table, dict):
+        raise ConfigError(f"{path}: [local] must be a table")
+    bind = local.get("bind_address", str, Settings.bind_address)
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        raise local.fail("bind_address", f"not an IP address: {bind!r}") from None
+    allowed = local.get("allowed_calling_aets", list, [])
+    for ae in allowed:
+        if not isinstance(ae, str) or not _AE_TITLE.match(ae):
+            raise local.fail("allowed_calling_aets", f"invalid AE title {ae!r}")
+    durability = local.get("durability", str, Settings.durability)
+    if durability not in DURABILITY:
+        raise local.fail("durability", f"expected one of {', '.join(DURABILITY)}")
+    nodes = []
+    raw_nodes = data.get("nodes", [])
+    if not isinstance(raw_nodes, list):
+        raise ConfigError(f"{path}: nodes must be an array of tables ([[nodes]])")
+    for index, raw in enumerate(raw_nodes, start=1):
+        node = _Reader(path, text, raw, f"nodes[{index}].")
+        name = node.get("name", str, "")
+        if not name:
+            raise node.fail("name", "every node needs a name")
+        nodes.append(
+            Node(
+                name=name,
+                ae_title=node.ae_title("ae_title", DEFAULT_CALLED_AE),
+                host=node.get("host", str, "127.0.0.1"),
+                port=node.port("port", DEFAULT_PORT),
+                tls=node.get("tls", bool, False),
+            )
+        )
+    return Settings(
+        ae_title=local.ae_title("ae_title", DEFAULT_AE_TITLE),
+        port=local.port("port", DEFAULT_PORT),
+        bind_address=bind,
+        allowed_calling_aets=tuple(allowed),
+        hide_finished_worklist=local.get("hide_finished_worklist", bool, True),
+        durability=durability,
+        nodes=tuple(nodes),
+    )
+
+
+def load_settings(path: Path, *, must_exist: bool = False) -> Settings:
+    """Settings from ``path``; defaults when it does not exist and need not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigError(f"{path}: no such configuration file") from None
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return parse_settings(text, path)

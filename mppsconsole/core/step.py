@@ -1,0 +1,105 @@
+"""The summary of a procedure step that lists, tables and JSON output show."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from mppsconsole.core.attributes import Attributes, items, text
+from mppsconsole.core.dicomtime import to_datetime
+
+RECEIVED = "received"
+SENT = "sent"
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSummary:
+    """The columns of a step, derived from its current attributes."""
+
+    sop_instance_uid: str
+    status: str
+    direction: str
+    patient_name: str = ""
+    patient_id: str = ""
+    accession_number: str = ""
+    modality: str = ""
+    station_ae: str = ""
+    description: str = ""
+    study_instance_uid: str = ""
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    series_count: int = 0
+    image_count: int = 0
+    calling_ae: str = ""
+    updated_at: dt.datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The step object of the command-line contract (DESIGN.md §4)."""
+        data = dataclasses.asdict(self)
+        for key in ("start", "end", "updated_at"):
+            value = data[key]
+            data[key] = value.isoformat() if value else None
+        return data
+
+
+def summarize(uid: str, attrs: Attributes, *, direction: str, calling_ae: str) -> StepSummary:
+    """Derive the summary columns from a step's attributes."""
+    scheduled = items(attrs, "ScheduledStepAttributesSequence")
+    first = scheduled[0] if scheduled else None
+    series = items(attrs, "PerformedSeriesSequence")
+    images = sum(
+        len(items(s, "ReferencedImageSequence"))
+        + len(items(s, "ReferencedNonImageCompositeSOPInstanceSequence"))
+        for s in series
+    )
+    return StepSummary(
+        sop_instance_uid=uid,
+        status=text(attrs, "PerformedProcedureStepStatus"),
+        direction=direction,
+        patient_name=text(attrs, "PatientName"),
+        patient_id=text(attrs, "PatientID"),
+        accession_number=text(first, "AccessionNumber") if first is not None else "",
+        modality=text(attrs, "Modality"),
+        station_ae=text(attrs, "PerformedStationAETitle"),
+        description=text(attrs, "PerformedProcedureStepDescription"),
+        study_instance_uid=text(first, "StudyInstanceUID") if first is not None else "",
+        start=to_datetime(
+            text(attrs, "PerformedProcedureStepStartDate"),
+            text(attrs, "PerformedProcedureStepStartTime"),
+        ),
+        end=to_datetime(
+            text(attrs, "PerformedProcedureStepEndDate"),
+            text(attrs, "PerformedProcedureStepEndTime"),
+        ),
+        series_count=len(series),
+        image_count=images,
+        calling_ae=calling_ae,
+    )
+
+
+def scheduled_references(attrs: Attributes) -> list[tuple[str, str, str]]:
+    """(Study Instance UID, Scheduled Procedure Step ID, Accession) of each referenced order."""
+    return [
+        (
+            text(item, "StudyInstanceUID"),
+            text(item, "ScheduledProcedureStepID"),
+            text(item, "AccessionNumber"),
+        )
+        for item in items(attrs, "ScheduledStepAttributesSequence")
+    ]
+
+
+def referenced_instances(attrs: Attributes) -> list[tuple[str, str]]:
+    """(Series Instance UID, SOP Instance UID) of every instance the step lists."""
+    refs: list[tuple[str, str]] = []
+    for series in items(attrs, "PerformedSeriesSequence"):
+        series_uid = text(series, "SeriesInstanceUID")
+        for key in (
+            "ReferencedImageSequence",
+            "ReferencedNonImageCompositeSOPInstanceSequence",
+        ):
+            refs.extend(
+                (series_uid, text(ref, "ReferencedSOPInstanceUID")) for ref in items(series, key)
+            )
+    return refs

@@ -1,0 +1,1 @@
+"""PySide6 user interface over the services (the window arrives with issue #4)."""

@@ -1,0 +1,1 @@
+"""DICOM networking over pynetdicom/pydicom: SCP handlers, server, conversions. No Qt."""

@@ -1,0 +1,153 @@
+"""Storage Commitment Push Model SCP: N-ACTION, then N-EVENT-REPORT.
+
+The report goes out after the N-ACTION response has been sent (a peer may not
+expect it earlier), on the same association while it is open, otherwise on a
+new association to the requester's node from the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pynetdicom import AE, build_role
+from pynetdicom.association import Association
+from pynetdicom.dimse_messages import N_ACTION_RSP
+from pynetdicom.events import Event
+from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
+
+from mppsconsole.net.scp_context import Peer, ScpContext
+from mppsconsole.net.sockets import NODELAY_HANDLER
+from mppsconsole.net.status import NO_SUCH_OBJECT_INSTANCE, SUCCESS, status_dataset
+from mppsconsole.store import instances
+
+log = logging.getLogger(__name__)
+
+#: The well-known SOP Instance of the Storage Commitment Push Model (PS3.4 J.3.5).
+STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
+REQUEST_COMMITMENT = 1
+ALL_COMMITTED = 1
+SOME_FAILED = 2
+#: Failure Reason for an instance the SCP classifies as not held (PS3.4 J.3.3.1).
+CLASS_INSTANCE_CONFLICT = 0x0119
+
+
+def event_report(conn_held: dict[str, instances.Instance], request: Dataset) -> tuple[int, Dataset]:
+    """(Event Type ID, event information) for a commitment request."""
+    report = Dataset()
+    report.TransactionUID = request.TransactionUID
+    committed, failed = Sequence(), Sequence()
+    for ref in request.get("ReferencedSOPSequence") or []:
+        item = Dataset()
+        item.ReferencedSOPClassUID = ref.get("ReferencedSOPClassUID", "")
+        item.ReferencedSOPInstanceUID = ref.get("ReferencedSOPInstanceUID", "")
+        held = conn_held.get(str(item.ReferencedSOPInstanceUID))
+        if held is not None and held.sop_class_uid == str(item.ReferencedSOPClassUID):
+            committed.append(item)
+        else:
+            item.FailureReason = (
+                NO_SUCH_OBJECT_INSTANCE if held is None else CLASS_INSTANCE_CONFLICT
+            )
+            failed.append(item)
+    report.ReferencedSOPSequence = committed
+    if failed:
+        report.FailedSOPSequence = failed
+    return (SOME_FAILED if failed else ALL_COMMITTED), report
+
+
+class CommitmentScp:
+    def __init__(self, context: ScpContext) -> None:
+        self.ctx = context
+        self._pending: dict[int, tuple[Peer, int, Dataset]] = {}
+        self._lock = threading.Lock()
+
+    def on_action(self, event: Event) -> tuple[Dataset, Dataset | None]:
+        peer = Peer.of(event)
+        if event.action_type != REQUEST_COMMITMENT:
+            return status_dataset(0x0123, "Unsupported Action Type ID"), None
+        try:
+            request = event.action_information
+            uids = [str(ref.ReferencedSOPInstanceUID) for ref in request.ReferencedSOPSequence]
+            str(request.TransactionUID)
+        except Exception as exc:
+            return status_dataset(0x0110, f"Cannot read commitment request: {exc}"), None
+        with self.ctx.db.reading() as conn:
+            held = instances.held(conn, uids)
+        held = {uid: i for uid, i in held.items() if Path(i.path).is_file()}
+        event_type, report = event_report(held, request)
+        log.info(
+            "N-ACTION storage commitment from %s: %d of %d held",
+            peer,
+            len(report.ReferencedSOPSequence),
+            len(uids),
+        )
+        with self._lock:
+            self._pending[id(event.assoc)] = (peer, event_type, report)
+        return status_dataset(SUCCESS), None
+
+    def on_dimse_sent(self, event: Event) -> None:
+        """Once the N-ACTION response is on its way, send the pending report."""
+        if not isinstance(event.message, N_ACTION_RSP):
+            return
+        with self._lock:
+            pending = self._pending.pop(id(event.assoc), None)
+        if pending is not None:
+            threading.Thread(
+                target=self._send_report,
+                args=(event.assoc, *pending),
+                daemon=True,
+                name="commitment-report",
+            ).start()
+
+    def _send_report(
+        self, assoc: Association, peer: Peer, event_type: int, report: Dataset
+    ) -> None:
+        try:
+            if assoc.is_established:
+                status, _ = assoc.send_n_event_report(
+                    report, event_type, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE
+                )
+                if status and status.Status == SUCCESS:
+                    log.info("N-EVENT-REPORT commitment to %s sent", peer)
+                    return
+            self._send_on_new_association(peer, event_type, report)
+        except Exception:
+            log.exception("N-EVENT-REPORT commitment to %s failed", peer)
+
+    def _send_on_new_association(self, peer: Peer, event_type: int, report: Dataset) -> None:
+        node = self.ctx.settings.node_for_ae(peer.ae_title)
+        if node is None:
+            log.error(
+                "Storage commitment report for %s not delivered: association closed and no "
+                "node with AE title %s in the settings",
+                peer,
+                peer.ae_title,
+            )
+            return
+        ae = AE(ae_title=self.ctx.settings.ae_title)
+        ae.add_requested_context(StorageCommitmentPushModel)
+        role = build_role(StorageCommitmentPushModel, scp_role=True)
+        assoc = ae.associate(
+            node.host,
+            node.port,
+            ae_title=node.ae_title,
+            ext_neg=[role],
+            evt_handlers=[NODELAY_HANDLER],
+        )
+        if not assoc.is_established:
+            log.error("Storage commitment report: cannot associate with %s", node.name)
+            return
+        try:
+            status, _ = assoc.send_n_event_report(
+                report, event_type, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE
+            )
+            log.info(
+                "N-EVENT-REPORT commitment to %s on a new association: %s",
+                node.name,
+                f"0x{status.Status:04X}" if status else "no response",
+            )
+        finally:
+            assoc.release()

@@ -1,0 +1,137 @@
+"""pydicom Dataset <-> stored JSON and domain models."""
+
+from __future__ import annotations
+
+import json
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from mppsconsole.core.dicomtime import format_da, format_tm
+from mppsconsole.core.matching import WorklistQuery
+from mppsconsole.core.worklist import WorklistItem
+
+UTF8 = "ISO_IR 192"
+
+
+def to_json(ds: Dataset) -> str:
+    return json.dumps(ds.to_json_dict(), separators=(",", ":"))
+
+
+def from_json(text: str) -> Dataset:
+    return Dataset.from_json(text) if text else Dataset()
+
+
+def element_name(elem: DataElement) -> str:
+    """The keyword of an element, or its tag for private and unknown ones."""
+    return elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})"
+
+
+def keywords(ds: Dataset) -> list[str]:
+    return [element_name(elem) for elem in ds]
+
+
+def merge(current: Dataset, modification: Dataset) -> Dataset:
+    """N-SET semantics: each attribute given replaces the stored one (sequences whole)."""
+    merged = Dataset()
+    merged.update(current)
+    for elem in modification:
+        merged[elem.tag] = elem
+    return merged
+
+
+def _needs_utf8(*values: str) -> bool:
+    return any(not value.isascii() for value in values)
+
+
+def worklist_dataset(item: WorklistItem) -> Dataset:
+    """Every Modality Worklist attribute the console serves for one item."""
+    ds = Dataset()
+    if _needs_utf8(item.patient_name, item.description, item.referring_physician):
+        ds.SpecificCharacterSet = UTF8
+    ds.AccessionNumber = item.accession_number
+    ds.ReferringPhysicianName = item.referring_physician
+    ds.PatientName = item.patient_name
+    ds.PatientID = item.patient_id
+    ds.PatientBirthDate = item.birth_date
+    ds.PatientSex = item.sex
+    ds.StudyInstanceUID = item.study_instance_uid
+    ds.RequestedProcedureID = item.requested_procedure_id
+    ds.RequestedProcedureDescription = item.description
+    ds.ReferencedStudySequence = Sequence()
+    ds.ReferencedPatientSequence = Sequence()
+    step = Dataset()
+    step.Modality = item.modality
+    step.ScheduledStationAETitle = item.scheduled_station_ae
+    step.ScheduledProcedureStepStartDate = format_da(item.scheduled_start.date())
+    step.ScheduledProcedureStepStartTime = format_tm(item.scheduled_start)
+    step.ScheduledPerformingPhysicianName = ""
+    step.ScheduledProcedureStepDescription = item.description
+    step.ScheduledProcedureStepID = item.scheduled_step_id
+    step.ScheduledProcedureStepStatus = item.status
+    step.ScheduledStationName = ""
+    step.ScheduledProcedureStepLocation = ""
+    protocol = Dataset()
+    protocol.CodeValue = f"{item.modality}-{item.requested_procedure_id}"[:16]
+    protocol.CodingSchemeDesignator = "99MPPSC"
+    protocol.CodeMeaning = (item.description or f"{item.modality} procedure")[:64]
+    step.ScheduledProtocolCodeSequence = Sequence([protocol])
+    ds.ScheduledProcedureStepSequence = Sequence([step])
+    return ds
+
+
+def response_identifier(query: Dataset, source: Dataset) -> Dataset:
+    """The C-FIND response: exactly the keys asked for, filled from ``source``.
+
+    A key we do not hold is returned empty, as PS3.4 C.2.2.1.3 asks; a sequence
+    key is answered item by item with its first query item as the template (an
+    empty template returns the whole items).
+    """
+    out = Dataset()
+    if "SpecificCharacterSet" in source:
+        out.SpecificCharacterSet = source.SpecificCharacterSet
+    for elem in query:
+        if elem.keyword == "SpecificCharacterSet":
+            continue
+        if elem.tag not in source:
+            out.add_new(elem.tag, elem.VR, [] if elem.VR == "SQ" else None)
+            continue
+        value = source[elem.tag]
+        if elem.VR == "SQ" and elem.value:
+            template = elem.value[0]
+            out.add_new(
+                elem.tag, "SQ", Sequence([response_identifier(template, i) for i in value.value])
+            )
+        else:
+            out[elem.tag] = value
+    return out
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):  # multi-valued (UID list)
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def worklist_query(identifier: Dataset) -> WorklistQuery:
+    """The matching keys of a C-FIND identifier (top level and first SPS item)."""
+    steps = identifier.get("ScheduledProcedureStepSequence") or []
+    step = steps[0] if steps else Dataset()
+    return WorklistQuery(
+        patient_name=_text(identifier, "PatientName"),
+        patient_id=_text(identifier, "PatientID"),
+        accession_number=_text(identifier, "AccessionNumber"),
+        requested_procedure_id=_text(identifier, "RequestedProcedureID"),
+        study_instance_uid=_text(identifier, "StudyInstanceUID"),
+        referring_physician=_text(identifier, "ReferringPhysicianName"),
+        modality=_text(step, "Modality"),
+        scheduled_station_ae=_text(step, "ScheduledStationAETitle"),
+        scheduled_step_id=_text(step, "ScheduledProcedureStepID"),
+        start_date=_text(step, "ScheduledProcedureStepStartDate"),
+        start_time=_text(step, "ScheduledProcedureStepStartTime"),
+        status=_text(step, "ScheduledProcedureStepStatus"),
+    )

@@ -1,0 +1,178 @@
+"""MPPS SCP: N-CREATE, N-SET and N-GET of Modality Performed Procedure Steps.
+
+Each handler validates (core rules), persists in one transaction (step,
+history message, referenced worklist items, linked instances), and only then
+answers; a refused message is kept in the history too, with its status.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+from pynetdicom.dimse_primitives import N_CREATE, N_GET, N_SET
+from pynetdicom.events import Event
+
+from mppsconsole.core import mpps
+from mppsconsole.core.errors import Refusal, ServiceError
+from mppsconsole.core.step import (
+    RECEIVED,
+    referenced_instances,
+    scheduled_references,
+    summarize,
+)
+from mppsconsole.core.worklist import new_uid
+from mppsconsole.net import datasets
+from mppsconsole.net.scp_context import Peer, ScpContext, now
+from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
+from mppsconsole.store import instances, steps, worklist
+
+log = logging.getLogger(__name__)
+
+StatusReply = tuple[Dataset, Dataset | None]
+
+
+def _apply_set(stored: steps.StoredStep, mods: Dataset) -> tuple[Dataset, str]:
+    """The step's attributes after ``mods``, checked, with their JSON form."""
+    mpps.check_set(stored.summary.status, mods, datasets.keywords(mods))
+    try:
+        merged = datasets.merge(datasets.from_json(stored.dataset_json), mods)
+        mpps.check_final_state(merged)
+        return merged, datasets.to_json(merged)
+    except (ValueError, TypeError) as exc:
+        raise ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}") from None
+
+
+class MppsScp:
+    """The three MPPS handlers, bound to a store."""
+
+    def __init__(self, context: ScpContext) -> None:
+        self.ctx = context
+
+    def _record(
+        self, uid: str, peer: Peer, command: str, status: Dataset, ds: Dataset | None
+    ) -> steps.Message:
+        return steps.Message(
+            sop_instance_uid=uid,
+            time=now(),
+            direction=RECEIVED,
+            command=command,
+            calling_ae=peer.ae_title,
+            peer=peer.address,
+            status=int(status.Status),
+            error_comment=str(status.get("ErrorComment", "")),
+            dataset_json=datasets.to_json(ds) if ds is not None else "",
+        )
+
+    def _refuse(
+        self, uid: str, peer: Peer, command: str, error: ServiceError, ds: Dataset | None
+    ) -> Dataset:
+        status = refusal_status(error)
+        log.warning(
+            "%s %s from %s refused: 0x%04X %s", command, uid, peer, status.Status, error.comment
+        )
+        with self.ctx.db.transaction() as conn:
+            steps.add_message(conn, self._record(uid, peer, command, status, ds))
+        return status
+
+    def on_create(self, event: Event) -> StatusReply:
+        peer = Peer.of(event)
+        request = cast(N_CREATE, event.request)
+        uid = str(request.AffectedSOPInstanceUID or new_uid())
+        assigned = not request.AffectedSOPInstanceUID
+        try:
+            ds = event.attribute_list
+        except Exception as exc:  # an undecodable dataset is the peer's fault, not ours
+            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
+        try:
+            mpps.check_create(ds)
+            ds_json = datasets.to_json(ds)
+        except ServiceError as refused:
+            return self._refuse(uid, peer, "N-CREATE", refused, ds), None
+        except (ValueError, TypeError) as exc:
+            invalid = ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}")
+            return self._refuse(uid, peer, "N-CREATE", invalid, ds), None
+        ok = status_dataset(SUCCESS)
+        with self.ctx.db.transaction() as conn:
+            if steps.exists(conn, uid):
+                status = refusal_status(
+                    ServiceError(Refusal.DUPLICATE_INSTANCE, f"Step {uid} already exists")
+                )
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds))
+                log.warning("N-CREATE %s from %s refused: duplicate", uid, peer)
+                return status, None
+            summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
+            steps.save(conn, summary, ds_json, peer.address, now())
+            steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds))
+            worklist.set_status_for_references(
+                conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
+            )
+        log.info("N-CREATE %s from %s: IN PROGRESS", uid, peer)
+        reply = Dataset()
+        if assigned:
+            reply.AffectedSOPInstanceUID = uid
+        return ok, reply
+
+    def on_set(self, event: Event) -> StatusReply:
+        peer = Peer.of(event)
+        uid = str(cast(N_SET, event.request).RequestedSOPInstanceUID)
+        try:
+            mods = event.modification_list
+        except Exception as exc:
+            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            return self._refuse(uid, peer, "N-SET", undecodable, None), None
+        with self.ctx.db.transaction() as conn:
+            stored = steps.get(conn, uid)
+            try:
+                if stored is None:
+                    raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
+                merged, merged_json = _apply_set(stored, mods)
+            except ServiceError as refused:
+                status = refusal_status(refused)
+                steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
+                log.warning(
+                    "N-SET %s from %s refused: 0x%04X %s", uid, peer, status.Status, refused.comment
+                )
+                return status, None
+            status = status_dataset(SUCCESS)
+            steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
+            summary = summarize(
+                uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
+            )
+            steps.save(conn, summary, merged_json, peer.address, now())
+            if summary.status != stored.summary.status:
+                worklist.set_status_for_references(
+                    conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
+                )
+            instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+        log.info("N-SET %s from %s: %s", uid, peer, summary.status)
+        return status, mods
+
+    def on_get(self, event: Event) -> StatusReply:
+        peer = Peer.of(event)
+        request = cast(N_GET, event.request)
+        uid = str(request.RequestedSOPInstanceUID)
+        with self.ctx.db.reading() as conn:
+            stored = steps.get(conn, uid)
+        if stored is None:
+            unknown = ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
+            return self._refuse(uid, peer, "N-GET", unknown, None), None
+        full = datasets.from_json(stored.dataset_json)
+        wanted = request.AttributeIdentifierList or []
+        if not isinstance(wanted, list):
+            wanted = [wanted]
+        if wanted:
+            reply = Dataset()
+            for tag in wanted:
+                tag = Tag(tag)
+                if tag in full:
+                    reply[tag] = full[tag]
+        else:
+            reply = full
+        ok = status_dataset(SUCCESS)
+        with self.ctx.db.transaction() as conn:
+            steps.add_message(conn, self._record(uid, peer, "N-GET", ok, None))
+        return ok, reply

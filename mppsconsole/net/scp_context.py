@@ -1,0 +1,43 @@
+"""What every SCP handler needs, injected once when the server starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from pynetdicom.events import Event
+
+from mppsconsole.core.settings import Settings
+from mppsconsole.store.db import Database
+
+
+@dataclasses.dataclass(frozen=True)
+class ScpContext:
+    db: Database
+    settings: Settings
+    images_dir: Path
+
+    @property
+    def fsync_files(self) -> bool:
+        """Received files reach the disk before Success when durability is full."""
+        return self.settings.durability == "full"
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    ae_title: str
+    address: str
+
+    @classmethod
+    def of(cls, event: Event) -> Peer:
+        requestor = event.assoc.requestor
+        return cls(str(requestor.ae_title).strip(), f"{requestor.address}:{requestor.port}")
+
+    def __str__(self) -> str:
+        return f"{self.ae_title}@{self.address}"
+
+
+def now() -> dt.datetime:
+    """Local time with its offset: history and file times read as the user's clock."""
+    return dt.datetime.now().astimezone()

@@ -1,0 +1,102 @@
+"""Schema versions, applied forward in order (``PRAGMA user_version`` counts them).
+
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from mppsconsole.core.errors import UserError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: steps, their message history, worklist, received instances
+    """
+    CREATE TABLE steps (
+        sop_instance_uid TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        status TEXT NOT NULL,
+        patient_name TEXT NOT NULL DEFAULT '',
+        patient_id TEXT NOT NULL DEFAULT '',
+        accession_number TEXT NOT NULL DEFAULT '',
+        modality TEXT NOT NULL DEFAULT '',
+        station_ae TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        study_instance_uid TEXT NOT NULL DEFAULT '',
+        start TEXT,
+        "end" TEXT,
+        series_count INTEGER NOT NULL DEFAULT 0,
+        image_count INTEGER NOT NULL DEFAULT 0,
+        calling_ae TEXT NOT NULL DEFAULT '',
+        peer TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        dataset TEXT NOT NULL
+    );
+    CREATE INDEX steps_study ON steps (study_instance_uid);
+    CREATE INDEX steps_updated ON steps (updated_at);
+    CREATE TABLE step_messages (
+        id INTEGER PRIMARY KEY,
+        sop_instance_uid TEXT NOT NULL,
+        time TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        command TEXT NOT NULL,
+        calling_ae TEXT NOT NULL DEFAULT '',
+        peer TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL,
+        error_comment TEXT NOT NULL DEFAULT '',
+        dataset TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX step_messages_uid ON step_messages (sop_instance_uid);
+    CREATE TABLE worklist_items (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL DEFAULT 'local',
+        patient_name TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        birth_date TEXT NOT NULL DEFAULT '',
+        sex TEXT NOT NULL DEFAULT '',
+        accession_number TEXT NOT NULL,
+        modality TEXT NOT NULL,
+        scheduled_station_ae TEXT NOT NULL DEFAULT '',
+        scheduled_start TEXT NOT NULL,
+        study_instance_uid TEXT NOT NULL,
+        requested_procedure_id TEXT NOT NULL,
+        scheduled_step_id TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        referring_physician TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'SCHEDULED',
+        UNIQUE (source, study_instance_uid, scheduled_step_id)
+    );
+    CREATE INDEX worklist_accession ON worklist_items (accession_number);
+    CREATE TABLE instances (
+        sop_instance_uid TEXT PRIMARY KEY,
+        sop_class_uid TEXT NOT NULL,
+        study_instance_uid TEXT NOT NULL,
+        series_instance_uid TEXT NOT NULL,
+        transfer_syntax TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        calling_ae TEXT NOT NULL DEFAULT '',
+        received_at TEXT NOT NULL,
+        step_uid TEXT
+    );
+    CREATE INDEX instances_step ON instances (step_uid);
+    CREATE INDEX instances_study ON instances (study_instance_uid);
+    """,
+)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date inside the caller's transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise UserError(
+            f"{path}: the database was written by a newer MPPS Console "
+            f"(schema {version}, this version knows {len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={number}")

@@ -1,0 +1,152 @@
+"""Procedure steps: current attributes (as DICOM JSON) plus every message exchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+
+from mppsconsole.core.step import StepSummary
+
+_COLUMNS = (
+    "sop_instance_uid",
+    "status",
+    "direction",
+    "patient_name",
+    "patient_id",
+    "accession_number",
+    "modality",
+    "station_ae",
+    "description",
+    "study_instance_uid",
+    "start",
+    "end",
+    "series_count",
+    "image_count",
+    "calling_ae",
+)
+_SELECT = ", ".join(f'"{c}"' for c in _COLUMNS) + ", updated_at"
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredStep:
+    summary: StepSummary
+    dataset_json: str
+    peer: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One DIMSE exchange about a step, as received or sent."""
+
+    sop_instance_uid: str
+    time: dt.datetime
+    direction: str
+    command: str
+    calling_ae: str
+    peer: str
+    status: int
+    error_comment: str = ""
+    dataset_json: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["time"] = self.time.isoformat()
+        data["status"] = f"0x{self.status:04X}"
+        return data
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _summary(row: sqlite3.Row) -> StepSummary:
+    values = dict(row)
+    for key in ("start", "end", "updated_at"):
+        values[key] = dt.datetime.fromisoformat(values[key]) if values[key] else None
+    return StepSummary(**values)
+
+
+def exists(conn: sqlite3.Connection, uid: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM steps WHERE sop_instance_uid = ?", (uid,)).fetchone()
+        is not None
+    )
+
+
+def get(conn: sqlite3.Connection, uid: str) -> StoredStep | None:
+    row = conn.execute(
+        f"SELECT {_SELECT}, dataset, peer FROM steps WHERE sop_instance_uid = ?", (uid,)
+    ).fetchone()
+    if row is None:
+        return None
+    values = dict(row)
+    dataset, peer = values.pop("dataset"), values.pop("peer")
+    return StoredStep(_summary(values), dataset, peer)  # type: ignore[arg-type]
+
+
+def save(
+    conn: sqlite3.Connection, summary: StepSummary, dataset_json: str, peer: str, now: dt.datetime
+) -> None:
+    """Insert a new step or replace the current attributes of an existing one."""
+    values = [getattr(summary, c) for c in _COLUMNS]
+    values[_COLUMNS.index("start")] = _iso(summary.start)
+    values[_COLUMNS.index("end")] = _iso(summary.end)
+    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _COLUMNS[1:] if c != "direction")
+    conn.execute(
+        f"INSERT INTO steps ({columns}, peer, created_at, updated_at, dataset) "
+        f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?, ?, ?) "
+        f"ON CONFLICT (sop_instance_uid) DO UPDATE SET {updates}, "
+        "updated_at = excluded.updated_at, dataset = excluded.dataset",
+        (*values, peer, now.isoformat(), now.isoformat(), dataset_json),
+    )
+
+
+def add_message(conn: sqlite3.Connection, message: Message) -> None:
+    conn.execute(
+        "INSERT INTO step_messages (sop_instance_uid, time, direction, command, calling_ae, "
+        "peer, status, error_comment, dataset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            message.sop_instance_uid,
+            message.time.isoformat(),
+            message.direction,
+            message.command,
+            message.calling_ae,
+            message.peer,
+            message.status,
+            message.error_comment,
+            message.dataset_json,
+        ),
+    )
+
+
+def messages(conn: sqlite3.Connection, uid: str) -> list[Message]:
+    rows = conn.execute(
+        "SELECT sop_instance_uid, time, direction, command, calling_ae, peer, status, "
+        "error_comment, dataset AS dataset_json FROM step_messages "
+        "WHERE sop_instance_uid = ? ORDER BY id",
+        (uid,),
+    ).fetchall()
+    return [Message(**{**dict(r), "time": dt.datetime.fromisoformat(r["time"])}) for r in rows]
+
+
+def list_steps(conn: sqlite3.Connection, status: str | None = None) -> list[StepSummary]:
+    """All steps, most recently started first, optionally of one status."""
+    sql = f"SELECT {_SELECT} FROM steps"
+    params: tuple[str, ...] = ()
+    if status:
+        sql += " WHERE status = ?"
+        params = (status,)
+    sql += " ORDER BY start DESC, created_at DESC"
+    return [_summary(row) for row in conn.execute(sql, params)]
+
+
+def latest_for_study(conn: sqlite3.Connection, study_uid: str) -> str | None:
+    """The step most recently created for a study (to link instances that arrive)."""
+    row = conn.execute(
+        "SELECT sop_instance_uid FROM steps WHERE study_instance_uid = ? "
+        "ORDER BY created_at DESC LIMIT 1",
+        (study_uid,),
+    ).fetchone()
+    return row[0] if row else None
