@@ -19,8 +19,8 @@ DISCONTINUED = "DISCONTINUED"
 STATUSES = (IN_PROGRESS, COMPLETED, DISCONTINUED)
 FINAL_STATUSES = frozenset({COMPLETED, DISCONTINUED})
 
-#: Error ID that PS3.4 F.7.2.2.2 attaches to 0110 for a step in a final state.
-ERROR_ID_NOT_UPDATABLE = "A710"
+#: Error ID (US) that PS3.4 F.7.2.2.2 attaches to 0110 for a step in a final state.
+ERROR_ID_NOT_UPDATABLE = 0xA710
 
 #: Type 1 at N-CREATE (Table F.7.2-1); everything else there is Type 2 or 3.
 CREATE_TYPE1 = (

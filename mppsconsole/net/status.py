@@ -28,17 +28,17 @@ _STATUS = {
 }
 
 
-def status_dataset(code: int, comment: str = "", error_id: str = "") -> Dataset:
+def status_dataset(code: int, comment: str = "", error_id: int | None = None) -> Dataset:
     status = Dataset()
     status.Status = code
     if comment:
         status.ErrorComment = comment[:64]
-    if error_id:
+    if error_id is not None:
         status.ErrorID = error_id
     return status
 
 
 def refusal_status(error: ServiceError) -> Dataset:
     """The status dataset (Status, Error Comment, Error ID) that answers ``error``."""
-    error_id = ERROR_ID_NOT_UPDATABLE if error.refusal is Refusal.NOT_UPDATABLE else ""
+    error_id = ERROR_ID_NOT_UPDATABLE if error.refusal is Refusal.NOT_UPDATABLE else None
     return status_dataset(_STATUS[error.refusal], error.comment, error_id)
