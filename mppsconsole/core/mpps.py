@@ -111,9 +111,10 @@ def check_create(attrs: Attributes) -> None:
         _require(item, SCHEDULED_STEP_TYPE1, " in ScheduledStepAttributesSequence")
     status = str(attrs.get("PerformedProcedureStepStatus")).strip()
     if status != IN_PROGRESS:
+        # Worded to fit the 64-character Error Comment with "DISCONTINUED" in full.
         raise ServiceError(
             Refusal.INVALID_ATTRIBUTE_VALUE,
-            f"PerformedProcedureStepStatus must be IN PROGRESS, not {status}",
+            f"PerformedProcedureStepStatus {status} is not IN PROGRESS",
         )
 
 

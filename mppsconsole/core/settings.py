@@ -18,7 +18,8 @@ from mppsconsole.core.errors import ConfigError
 DEFAULT_AE_TITLE = "MPPSCONSOLE"
 DEFAULT_PORT = 11112
 DEFAULT_CALLED_AE = "ANY-SCP"
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
+# \Z, not $: "$" also matches before a trailing newline, which no AE title may hold.
+_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")
 DURABILITY = ("full", "normal")
 
 
@@ -52,20 +53,55 @@ class Settings:
         return next((n for n in self.nodes if n.ae_title == ae_title), None)
 
 
-def _line_of(text: str, key: str) -> int | None:
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+def valid_ae_title(value: str) -> bool:
+    """An AE title of the default repertoire, 1-16 characters, not all spaces."""
+    return bool(_AE_TITLE.match(value)) and bool(value.strip())
+
+
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\n]*?)[ \t]*\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _line_of(text: str, key: str, table: str, occurrence: int = 1) -> int | None:
+    """Line of ``key`` in the ``occurrence``-th ``[table]``/``[[table]]`` section.
+
+    The same key (``port``, ``name``) appears in several tables, so the search
+    stays inside the section being read; a key missing from it points at the
+    section header. Without a header (dotted keys, inline tables) the first
+    ``key =`` of the file is the best guess. Leading blanks are spaces and tabs
+    only: any whitespace would let a match start on a blank line above the key.
+    """
+    key_at = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE)
+    headers = list(_HEADER.finditer(text))
+    own = [h for h in headers if h.group(1) == table]
+    if len(own) >= occurrence:
+        header = own[occurrence - 1]
+        end = next((h.start() for h in headers if h.start() > header.start()), len(text))
+        match = key_at.search(text, header.end(), end)
+        start = match.start() if match else header.start()
+    else:
+        match = key_at.search(text)
+        if match is None:
+            return None
+        start = match.start()
+    return text.count("\n", 0, start) + 1
 
 
 class _Reader:
     """Typed access to one table of the file, with errors that point at the line."""
 
-    def __init__(self, path: Path, text: str, table: dict[str, Any], where: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        text: str,
+        table: dict[str, Any],
+        where: str,
+        section: tuple[str, int],
+    ) -> None:
         self.path, self.text, self.table, self.where = path, text, table, where
+        self.section = section  # (table name, occurrence) to find the line in
 
     def fail(self, key: str, message: str) -> ConfigError:
-        line = _line_of(self.text, key)
+        line = _line_of(self.text, key, *self.section)
         at = f", line {line}" if line else ""
         return ConfigError(f"{self.path}{at}: {self.where}{key}: {message}")
 
@@ -79,7 +115,7 @@ class _Reader:
 
     def ae_title(self, key: str, default: str) -> str:
         value = self.get(key, str, default)
-        if not _AE_TITLE.match(value) or not value.strip():
+        if not valid_ae_title(value):
             raise self.fail(key, f"invalid AE title {value!r} (1-16 characters, no backslash)")
         return str(value)
 
@@ -96,7 +132,7 @@ def parse_settings(text: str, path: Path) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    local = _Reader(path, text, data.get("local", {}), "local.")
+    local = _Reader(path, text, data.get("local", {}), "local.", ("local", 1))
     if not isinstance(local.table, dict):
         raise ConfigError(f"{path}: [local] must be a table")
     bind = local.get("bind_address", str, Settings.bind_address)
@@ -116,7 +152,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     if not isinstance(raw_nodes, list):
         raise ConfigError(f"{path}: nodes must be an array of tables ([[nodes]])")
     for index, raw in enumerate(raw_nodes, start=1):
-        node = _Reader(path, text, raw, f"nodes[{index}].")
+        node = _Reader(path, text, raw, f"nodes[{index}].", ("nodes", index))
         name = node.get("name", str, "")
         if not name:
             raise node.fail("name", "every node needs a name")

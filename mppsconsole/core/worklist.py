@@ -9,10 +9,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mppsconsole.core.codes import Code
 from mppsconsole.core.dicomtime import parse_date, parse_time
 from mppsconsole.core.errors import InputError
 
 SCHEDULED = "SCHEDULED"
+#: Coding scheme of the protocol codes the console makes up for its own orders.
+LOCAL_CODING_SCHEME = "99MPPSC"
 FINISHED_STATUSES = frozenset({"COMPLETED", "DISCONTINUED"})
 SEXES = ("M", "F", "O", "")
 
@@ -37,6 +40,10 @@ class WorklistItem:
     description: str = ""
     scheduled_station_ae: str = ""
     referring_physician: str = ""
+    step_description: str = ""
+    protocol_code_value: str = ""
+    protocol_coding_scheme: str = ""
+    protocol_code_meaning: str = ""
     status: str = SCHEDULED
     source: str = "local"
     id: int | None = None
@@ -57,9 +64,26 @@ class WorklistItem:
             "scheduled_step_id": self.scheduled_step_id,
             "description": self.description,
             "referring_physician": self.referring_physician,
+            "step_description": self.step_description,
+            "protocol_code_value": self.protocol.value,
+            "protocol_coding_scheme": self.protocol.scheme,
+            "protocol_code_meaning": self.protocol.meaning,
             "status": self.status,
             "source": self.source,
         }
+
+    @property
+    def protocol(self) -> Code:
+        """The Scheduled Protocol Code: as received, or one derived for local orders."""
+        if self.protocol_code_value:
+            return Code(
+                self.protocol_code_value, self.protocol_coding_scheme, self.protocol_code_meaning
+            )
+        return Code(
+            f"{self.modality}-{self.requested_procedure_id}"[:16],
+            LOCAL_CODING_SCHEME,
+            (self.description or f"{self.modality} procedure")[:64],
+        )
 
 
 def new_uid() -> str:
@@ -131,6 +155,10 @@ def build_item(fields: Mapping[str, Any]) -> WorklistItem:
         description=text.get("description", ""),
         scheduled_station_ae=_check(_AE, text.get("scheduled_station_ae", ""), "station AE"),
         referring_physician=text.get("referring_physician", ""),
+        step_description=text.get("step_description", ""),
+        protocol_code_value=text.get("protocol_code_value", ""),
+        protocol_coding_scheme=text.get("protocol_coding_scheme", ""),
+        protocol_code_meaning=text.get("protocol_code_meaning", ""),
         status=text.get("status") or SCHEDULED,
         source=text.get("source") or "local",
     )

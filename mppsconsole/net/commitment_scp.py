@@ -19,10 +19,16 @@ from pynetdicom.dimse_messages import N_ACTION_RSP
 from pynetdicom.events import Event
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
-from mppsconsole.net.scp_context import Peer, ScpContext
+from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.sockets import NODELAY_HANDLER
-from mppsconsole.net.status import NO_SUCH_OBJECT_INSTANCE, SUCCESS, status_dataset
-from mppsconsole.store import instances
+from mppsconsole.net.status import (
+    NO_SUCH_OBJECT_INSTANCE,
+    PROCESSING_FAILURE,
+    SUCCESS,
+    status_dataset,
+)
+from mppsconsole.store import commitments, instances
+from mppsconsole.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,48 @@ def event_report(conn_held: dict[str, instances.Instance], request: Dataset) -> 
     return (SOME_FAILED if failed else ALL_COMMITTED), report
 
 
+def record_report(db: Database, event: Event) -> int:
+    """Store an incoming commitment N-EVENT-REPORT against the request we sent.
+
+    Used by our SCU on its own association and by our SCP when the peer reports
+    on a new association; the answer is the N-EVENT-REPORT response status.
+    """
+    try:
+        info = event.event_information
+        transaction_uid = str(info.TransactionUID)
+        committed = [
+            [str(r.ReferencedSOPClassUID), str(r.ReferencedSOPInstanceUID)]
+            for r in info.get("ReferencedSOPSequence") or []
+        ]
+        failed = [
+            [
+                str(r.ReferencedSOPClassUID),
+                str(r.ReferencedSOPInstanceUID),
+                f"0x{int(r.get('FailureReason', 0x0110)):04X}",
+            ]
+            for r in info.get("FailedSOPSequence") or []
+        ]
+    except Exception as exc:  # a malformed report is the peer's fault
+        log.warning("unreadable storage commitment report from %s: %s", Peer.of(event), exc)
+        return PROCESSING_FAILURE
+    with db.transaction() as conn:
+        known = commitments.record_answer(conn, transaction_uid, committed, failed, now())
+    if not known:
+        log.warning(
+            "storage commitment report for unknown transaction %s from %s",
+            transaction_uid,
+            Peer.of(event),
+        )
+        return PROCESSING_FAILURE
+    log.info(
+        "storage commitment %s: %d committed, %d failed",
+        transaction_uid,
+        len(committed),
+        len(failed),
+    )
+    return SUCCESS
+
+
 class CommitmentScp:
     def __init__(self, context: ScpContext) -> None:
         self.ctx = context
@@ -87,6 +135,10 @@ class CommitmentScp:
         with self._lock:
             self._pending[id(event.assoc)] = (peer, event_type, report)
         return status_dataset(SUCCESS), None
+
+    def on_event_report(self, event: Event) -> tuple[int, None]:
+        """A peer reports on a new association for a request our SCU sent."""
+        return record_report(self.ctx.db, event), None
 
     def on_dimse_sent(self, event: Event) -> None:
         """Once the N-ACTION response is on its way, send the pending report."""

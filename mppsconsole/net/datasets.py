@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from mppsconsole.core.dicomtime import format_da, format_tm
+from mppsconsole.core.codes import Code
+from mppsconsole.core.dicomtime import format_da, format_tm, to_datetime
 from mppsconsole.core.matching import WorklistQuery
-from mppsconsole.core.worklist import WorklistItem
+from mppsconsole.core.worklist import SCHEDULED, WorklistItem
 
 UTF8 = "ISO_IR 192"
 
@@ -41,6 +43,15 @@ def merge(current: Dataset, modification: Dataset) -> Dataset:
     return merged
 
 
+def code_item(code: Code) -> Dataset:
+    """A Code Sequence item (basic coded entry attributes)."""
+    item = Dataset()
+    item.CodeValue = code.value
+    item.CodingSchemeDesignator = code.scheme
+    item.CodeMeaning = code.meaning
+    return item
+
+
 def _needs_utf8(*values: str) -> bool:
     return any(not value.isascii() for value in values)
 
@@ -67,16 +78,12 @@ def worklist_dataset(item: WorklistItem) -> Dataset:
     step.ScheduledProcedureStepStartDate = format_da(item.scheduled_start.date())
     step.ScheduledProcedureStepStartTime = format_tm(item.scheduled_start)
     step.ScheduledPerformingPhysicianName = ""
-    step.ScheduledProcedureStepDescription = item.description
+    step.ScheduledProcedureStepDescription = item.step_description or item.description
     step.ScheduledProcedureStepID = item.scheduled_step_id
     step.ScheduledProcedureStepStatus = item.status
     step.ScheduledStationName = ""
     step.ScheduledProcedureStepLocation = ""
-    protocol = Dataset()
-    protocol.CodeValue = f"{item.modality}-{item.requested_procedure_id}"[:16]
-    protocol.CodingSchemeDesignator = "99MPPSC"
-    protocol.CodeMeaning = (item.description or f"{item.modality} procedure")[:64]
-    step.ScheduledProtocolCodeSequence = Sequence([protocol])
+    step.ScheduledProtocolCodeSequence = Sequence([code_item(item.protocol)])
     ds.ScheduledProcedureStepSequence = Sequence([step])
     return ds
 
@@ -134,4 +141,65 @@ def worklist_query(identifier: Dataset) -> WorklistQuery:
         start_date=_text(step, "ScheduledProcedureStepStartDate"),
         start_time=_text(step, "ScheduledProcedureStepStartTime"),
         status=_text(step, "ScheduledProcedureStepStatus"),
+    )
+
+
+def worklist_identifier(query: WorklistQuery) -> Dataset:
+    """A Modality Worklist C-FIND identifier: the query's matching keys plus every return key."""
+    ds = Dataset()
+    if _needs_utf8(query.patient_name, query.referring_physician):
+        ds.SpecificCharacterSet = UTF8
+    ds.AccessionNumber = query.accession_number
+    ds.ReferringPhysicianName = query.referring_physician
+    ds.PatientName = query.patient_name
+    ds.PatientID = query.patient_id
+    ds.PatientBirthDate = ""
+    ds.PatientSex = ""
+    ds.StudyInstanceUID = query.study_instance_uid
+    ds.RequestedProcedureID = query.requested_procedure_id
+    ds.RequestedProcedureDescription = ""
+    ds.ReferencedStudySequence = Sequence()
+    step = Dataset()
+    step.Modality = query.modality
+    step.ScheduledStationAETitle = query.scheduled_station_ae
+    step.ScheduledProcedureStepStartDate = query.start_date
+    step.ScheduledProcedureStepStartTime = query.start_time
+    step.ScheduledProcedureStepDescription = ""
+    step.ScheduledProcedureStepID = query.scheduled_step_id
+    step.ScheduledProcedureStepStatus = query.status
+    step.ScheduledProtocolCodeSequence = Sequence()
+    ds.ScheduledProcedureStepSequence = Sequence([step])
+    return ds
+
+
+def item_from_dataset(ds: Dataset, source: str) -> WorklistItem:
+    """A worklist item from a C-FIND response (values kept as the RIS sent them)."""
+    steps = ds.get("ScheduledProcedureStepSequence") or [Dataset()]
+    step = steps[0]
+    protocols = step.get("ScheduledProtocolCodeSequence") or [Dataset()]
+    protocol = protocols[0]
+    start = to_datetime(
+        _text(step, "ScheduledProcedureStepStartDate"),
+        _text(step, "ScheduledProcedureStepStartTime"),
+    )
+    return WorklistItem(
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        modality=_text(step, "Modality"),
+        scheduled_start=start or dt.datetime.now().replace(microsecond=0),
+        accession_number=_text(ds, "AccessionNumber"),
+        study_instance_uid=_text(ds, "StudyInstanceUID"),
+        requested_procedure_id=_text(ds, "RequestedProcedureID"),
+        scheduled_step_id=_text(step, "ScheduledProcedureStepID"),
+        birth_date=_text(ds, "PatientBirthDate"),
+        sex=_text(ds, "PatientSex"),
+        description=_text(ds, "RequestedProcedureDescription"),
+        scheduled_station_ae=_text(step, "ScheduledStationAETitle"),
+        referring_physician=_text(ds, "ReferringPhysicianName"),
+        step_description=_text(step, "ScheduledProcedureStepDescription"),
+        protocol_code_value=_text(protocol, "CodeValue"),
+        protocol_coding_scheme=_text(protocol, "CodingSchemeDesignator"),
+        protocol_code_meaning=_text(protocol, "CodeMeaning"),
+        status=_text(step, "ScheduledProcedureStepStatus") or SCHEDULED,
+        source=source,
     )

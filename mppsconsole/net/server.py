@@ -22,6 +22,7 @@ from mppsconsole.core.settings import Settings
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
+from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from mppsconsole.net.storage_scp import StorageScp
@@ -55,7 +56,8 @@ COMMAND_TRANSFER_SYNTAXES = [
 MAX_ASSOCIATIONS = 64
 
 
-def _log_accepted(event: Event) -> None:
+def _on_accepted(event: Event) -> None:
+    guard_responses(event.assoc)
     log.info("Association accepted from %s", Peer.of(event))
 
 
@@ -97,9 +99,12 @@ class DepartmentServer:
             Verification,
             ModalityPerformedProcedureStep,
             ModalityWorklistInformationFind,
-            StorageCommitmentPushModel,
         ):
             ae.add_supported_context(abstract, COMMAND_TRANSFER_SYNTAXES)
+        # SCP for requests; SCU role too, so a peer may report commitment on a new association.
+        ae.add_supported_context(
+            StorageCommitmentPushModel, COMMAND_TRANSFER_SYNTAXES, scu_role=True, scp_role=True
+        )
         for cx in AllStoragePresentationContexts:
             ae.add_supported_context(cast(str, cx.abstract_syntax), STORAGE_TRANSFER_SYNTAXES)
         return ae
@@ -109,7 +114,7 @@ class DepartmentServer:
         address = (host or self.settings.bind_address, self.settings.port if port is None else port)
         handlers: list[Any] = [
             NODELAY_HANDLER,
-            (evt.EVT_ACCEPTED, _log_accepted),
+            (evt.EVT_ACCEPTED, _on_accepted),
             (evt.EVT_REJECTED, _log_rejected),
             (evt.EVT_RELEASED, _log_released),
             (evt.EVT_ABORTED, _log_aborted),
@@ -119,6 +124,7 @@ class DepartmentServer:
             (evt.EVT_C_FIND, self.worklist.on_find),
             (evt.EVT_C_STORE, self.storage.on_store),
             (evt.EVT_N_ACTION, self.commitment.on_action),
+            (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
         ]
         try:

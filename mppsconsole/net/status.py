@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
+from pynetdicom.status import (
+    GENERAL_STATUS,
+    STATUS_FAILURE,
+    STATUS_SUCCESS,
+    STATUS_WARNING,
+    STORAGE_SERVICE_CLASS_STATUS,
+    code_to_category,
+)
 
 from mppsconsole.core.errors import Refusal, ServiceError
 from mppsconsole.core.mpps import ERROR_ID_NOT_UPDATABLE
@@ -42,3 +50,28 @@ def refusal_status(error: ServiceError) -> Dataset:
     """The status dataset (Status, Error Comment, Error ID) that answers ``error``."""
     error_id = ERROR_ID_NOT_UPDATABLE if error.refusal is Refusal.NOT_UPDATABLE else None
     return status_dataset(_STATUS[error.refusal], error.comment, error_id)
+
+
+def is_success(code: int) -> bool:
+    return code_to_category(code) == STATUS_SUCCESS
+
+
+def is_warning(code: int) -> bool:
+    return code_to_category(code) == STATUS_WARNING
+
+
+def describe(status: Dataset) -> str:
+    """``0x0111 Duplication SOP Instance: <Error Comment>`` for messages to the user."""
+    code = int(status.Status)
+    name = (
+        GENERAL_STATUS.get(code, ("", ""))[1] or STORAGE_SERVICE_CLASS_STATUS.get(code, ("", ""))[1]
+    )
+    if not name and code_to_category(code) == STATUS_FAILURE:
+        name = "Failure"
+    text = f"0x{code:04X}" + (f" {name}" if name else "")
+    comment = str(status.get("ErrorComment", "") or "").strip()
+    if comment:
+        text += f": {comment}"
+    if "ErrorID" in status:
+        text += f" (Error ID {int(status.ErrorID):04X})"
+    return text

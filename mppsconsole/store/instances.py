@@ -20,6 +20,7 @@ class Instance:
     calling_ae: str
     received_at: dt.datetime
     step_uid: str | None = None
+    direction: str = "received"
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)

@@ -84,6 +84,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX instances_step ON instances (step_uid);
     CREATE INDEX instances_study ON instances (study_instance_uid);
     """,
+    # 2: protocol codes of cached orders, sent instances, storage commitment requests
+    """
+    ALTER TABLE worklist_items ADD COLUMN step_description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE worklist_items ADD COLUMN protocol_code_value TEXT NOT NULL DEFAULT '';
+    ALTER TABLE worklist_items ADD COLUMN protocol_coding_scheme TEXT NOT NULL DEFAULT '';
+    ALTER TABLE worklist_items ADD COLUMN protocol_code_meaning TEXT NOT NULL DEFAULT '';
+    ALTER TABLE instances ADD COLUMN direction TEXT NOT NULL DEFAULT 'received';
+    CREATE TABLE commitments (
+        transaction_uid TEXT PRIMARY KEY,
+        step_uid TEXT,
+        node TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        committed TEXT NOT NULL DEFAULT '[]',
+        failed TEXT NOT NULL DEFAULT '[]',
+        answered_at TEXT
+    );
+    CREATE INDEX commitments_step ON commitments (step_uid);
+    """,
 )
 
 

@@ -1,0 +1,145 @@
+"""Opening an association as an SCU, with the exact reason when it fails.
+
+pynetdicom only logs why a connection failed; users need it in the error
+message ("connection refused", "rejected: called AE title not recognised",
+"no answer within 10 s"), so the transport's log record is captured for the
+association's own thread and turned into a :class:`PeerError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.presentation import PresentationContext
+
+from mppsconsole.core.errors import PeerError
+from mppsconsole.core.settings import Node
+from mppsconsole.net.reactor_guard import guard_responses
+from mppsconsole.net.sockets import NODELAY_HANDLER
+
+#: Bounds every SCU call: association negotiation, each DIMSE response, idle socket.
+ACSE_TIMEOUT = 10.0
+DIMSE_TIMEOUT = 30.0
+NETWORK_TIMEOUT = 60.0
+
+
+class _ConnectErrors(logging.Handler):
+    """Collects pynetdicom's 'TCP Initialisation Error' lines, by thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.by_thread: dict[str, str] = {}
+        self.lock_ = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("TCP Initialisation Error:"):
+            with self.lock_:
+                self.by_thread[record.threadName or ""] = message.partition(":")[2].strip()
+
+
+_connect_errors = _ConnectErrors()
+logging.getLogger("pynetdicom.transport").addHandler(_connect_errors)
+
+
+def _describe_connect_error(text: str) -> str:
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused (is the peer listening on that port?)"
+    if "timed out" in lowered:
+        return "no answer (timed out; check host, port and firewall)"
+    if "name or service not known" in lowered or "nodename" in lowered:
+        return "unknown host name"
+    if "unreachable" in lowered:
+        return "network unreachable"
+    return text
+
+
+def _failure(assoc: Association, node: Node) -> PeerError:
+    where = f"{node.ae_title}@{node.host}:{node.port}"
+    if assoc.is_rejected:
+        primitive = assoc.acceptor.primitive
+        reason = getattr(primitive, "reason_str", "") or "no reason given"
+        result = getattr(primitive, "result_str", "")
+        return PeerError(f"association rejected by {where}: {reason} ({result})".rstrip(" ()"))
+    with _connect_errors.lock_:
+        connect_error = _connect_errors.by_thread.pop(assoc.name, None)
+    if connect_error:
+        return PeerError(
+            f"cannot connect to {node.host}:{node.port}: {_describe_connect_error(connect_error)}"
+        )
+    if assoc.is_aborted:
+        return PeerError(f"association aborted by {where} during negotiation")
+    return PeerError(f"no answer from {where} within {ACSE_TIMEOUT:.0f} s (association timeout)")
+
+
+def _missing_context(assoc: Association, abstract_syntaxes: Sequence[str]) -> str | None:
+    accepted = {cx.abstract_syntax for cx in assoc.accepted_contexts}
+    for uid in abstract_syntaxes:
+        if uid not in accepted:
+            return uid
+    return None
+
+
+@contextlib.contextmanager
+def associate(
+    local_ae_title: str,
+    node: Node,
+    contexts: Sequence[PresentationContext],
+    *,
+    required: Sequence[str] = (),
+    ext_neg: Sequence[Any] = (),
+    handlers: Sequence[Any] = (),
+) -> Iterator[Association]:
+    """An established association, released on exit (aborted if the block raised).
+
+    ``required`` lists abstract syntaxes the peer must accept, so "peer does not
+    support MPPS" is reported as such rather than as a later, obscure failure.
+    """
+    ae = AE(ae_title=local_ae_title)
+    ae.acse_timeout = ACSE_TIMEOUT
+    ae.dimse_timeout = DIMSE_TIMEOUT
+    ae.network_timeout = NETWORK_TIMEOUT
+    ae.requested_contexts = list(contexts)
+    assoc = ae.associate(
+        node.host,
+        node.port,
+        ae_title=node.ae_title,
+        ext_neg=list(ext_neg) or None,
+        evt_handlers=[NODELAY_HANDLER, *handlers],
+    )
+    if not assoc.is_established:
+        raise _failure(assoc, node)
+    guard_responses(assoc)
+    missing = _missing_context(assoc, required)
+    if missing is not None:
+        assoc.release()
+        from pydicom.uid import UID
+
+        raise PeerError(
+            f"{node.ae_title}@{node.host}:{node.port} does not accept {UID(missing).name}"
+        )
+    try:
+        yield assoc
+    except BaseException:
+        assoc.abort()
+        raise
+    if assoc.is_established:
+        assoc.release()
+
+
+def check_response(status: Any, what: str, node: Node) -> int:
+    """The status code of a DIMSE response; PeerError when there is none (timeout/abort)."""
+    code = getattr(status, "Status", None)
+    if code is None:
+        raise PeerError(
+            f"no response to {what} from {node.ae_title}@{node.host}:{node.port} "
+            f"(timeout after {DIMSE_TIMEOUT:.0f} s or association aborted)"
+        )
+    return int(code)
