@@ -24,6 +24,10 @@ def setup_logging(locations: Locations, console_level: int) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(console_level)
     console.setFormatter(logging.Formatter(LOG_FORMAT))
+    if console_level > logging.DEBUG:
+        # The CLI reports a failed association in one line of its own; pynetdicom's
+        # narration of the same failure stays in the log file.
+        console.addFilter(lambda record: not record.name.startswith("pynetdicom"))
     root.addHandler(console)
     try:
         locations.log_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,9 @@ from typing import Any
 from mppsconsole import __version__, app, paths
 from mppsconsole.core.errors import ConfigError, InputError, UserError
 from mppsconsole.core.mpps import STATUSES
-from mppsconsole.core.worklist import build_item
+from mppsconsole.core.nodes import destination
+from mppsconsole.core.settings import Node, Settings, valid_ae_title
+from mppsconsole.core.worklist import WorklistItem, build_item
 from mppsconsole.core.worklist_file import parse_worklist_file
 from mppsconsole.store import instances, steps, worklist
 
@@ -132,7 +134,12 @@ def cmd_worklist_list(args: argparse.Namespace, locations: paths.Locations) -> i
         items = worklist.list_items(conn)
     if args.json:
         _print_json([item.to_json() for item in items])
-        return 0
+    else:
+        _print_worklist(items)
+    return 0
+
+
+def _print_worklist(items: Sequence[WorklistItem]) -> None:
     _print_table(
         [
             [
@@ -149,7 +156,6 @@ def cmd_worklist_list(args: argparse.Namespace, locations: paths.Locations) -> i
         ],
         ["SCHEDULED", "ACCESSION", "PATIENT", "ID", "MOD", "STATION", "STATUS", "DESCRIPTION"],
     )
-    return 0
 
 
 # --- steps -------------------------------------------------------------------
@@ -226,6 +232,186 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
     return 0
 
 
+# --- modality side (SCU) -------------------------------------------------------
+
+
+def _scu(args: argparse.Namespace, locations: paths.Locations) -> tuple[Settings, Node, Any]:
+    """Settings, destination node and workstation identity shared by every SCU command."""
+    from mppsconsole.net.modality import Workstation
+
+    settings = app.load(locations)
+    if args.aet is not None and not valid_ae_title(args.aet):
+        raise InputError(f"invalid calling AE title {args.aet!r} (1-16 characters, no backslash)")
+    node = destination(args.to, settings, args.aec)
+    return settings, node, Workstation.from_settings(settings, args.aet)
+
+
+class _StderrProgress:
+    """``sending 12/40`` on stderr, rewritten in place on a terminal, throttled otherwise."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.tty:
+            end = "\n" if done == total else ""
+            print(f"\r{self.verb} {done}/{total}", end=end, file=sys.stderr, flush=True)
+        elif done == total or done % max(1, total // 10) == 0:
+            print(f"{self.verb} {done}/{total}", file=sys.stderr, flush=True)
+
+
+def cmd_echo(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.echo_scu import echo
+
+    _, node, station = _scu(args, locations)
+    seconds = echo(station.ae_title, node)
+    print(f"C-ECHO {node.ae_title}@{node.host}:{node.port}: success ({seconds * 1000:.0f} ms)")
+    return 0
+
+
+def cmd_worklist_query(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.core.dicomtime import date_argument
+    from mppsconsole.core.matching import WorklistQuery
+    from mppsconsole.net.mwl_scu import query_worklist
+
+    settings, node, station = _scu(args, locations)
+    if args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    query = WorklistQuery(
+        patient_name=args.patient_name or "",
+        patient_id=args.patient_id or "",
+        accession_number=args.accession or "",
+        modality=(args.modality or "").upper(),
+        scheduled_station_ae=args.station_aet or "",
+        start_date=date_argument(args.date) if args.date else "",
+    )
+    result = query_worklist(station.ae_title, node, query, limit=args.limit)
+    with app.open_store(locations, settings) as db, db.transaction() as conn:
+        worklist.replace_cached(conn, node.name, result.items)
+    if args.json:
+        _print_json([item.to_json() for item in result.items])
+    else:
+        _print_worklist(result.items)
+    if result.truncated:
+        print(f"mppsconsole: only the first {args.limit} items (raise --limit)", file=sys.stderr)
+    return 0
+
+
+def cmd_mpps_start(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.modality import Patient, start_step
+
+    settings, node, station = _scu(args, locations)
+    patient = None
+    if args.unscheduled:
+        missing = [
+            f"--{n}"
+            for n in ("patient-name", "patient-id", "modality")
+            if not getattr(args, n.replace("-", "_"))
+        ]
+        if missing:
+            raise InputError("--unscheduled needs " + ", ".join(missing))
+        patient = Patient(args.patient_name, args.patient_id, args.birth_date or "", args.sex or "")
+    elif not args.accession:
+        raise InputError("give --accession ACC, or --unscheduled with the patient")
+    with app.open_store(locations, settings) as db:
+        summary = start_step(
+            db,
+            station,
+            node,
+            accession=None if args.unscheduled else args.accession,
+            patient=patient,
+            modality=(args.modality or "").upper() or None,
+        )
+    print(summary.sop_instance_uid)
+    return 0
+
+
+def cmd_mpps_complete(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.modality import complete_step
+
+    settings, node, station = _scu(args, locations)
+    storage = destination(args.store_to, settings, args.store_aec) if args.store_to else None
+    with app.open_store(locations, settings) as db:
+        summary = complete_step(
+            db,
+            station,
+            node,
+            args.uid,
+            image_count=args.images,
+            storage_node=storage,
+            transfer_syntax=_transfer_syntax(args.transfer_syntax),
+            progress=_StderrProgress("sending image"),
+        )
+    print(
+        f"{summary.sop_instance_uid} COMPLETED: {summary.series_count} series, "
+        f"{summary.image_count} image(s)"
+    )
+    return 0
+
+
+def cmd_mpps_discontinue(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.core.codes import DISCONTINUATION_REASONS, discontinuation_reason
+    from mppsconsole.net.modality import discontinue_step
+
+    if args.reason == "list":
+        for code in DISCONTINUATION_REASONS:
+            print(f"{code.value}  {code.meaning}")
+        return 0
+    if not args.uid or not args.to:
+        raise InputError("mpps discontinue needs UID and --to")
+    reason = discontinuation_reason(args.reason)
+    settings, node, station = _scu(args, locations)
+    with app.open_store(locations, settings) as db:
+        summary = discontinue_step(db, station, node, args.uid, reason)
+    print(f"{summary.sop_instance_uid} DISCONTINUED: {reason.meaning}")
+    return 0
+
+
+def _transfer_syntax(name: str) -> str:
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+
+    return {"explicit": ExplicitVRLittleEndian, "rle": RLELossless}[name]
+
+
+def cmd_send_images(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.modality import send_images
+
+    settings, node, station = _scu(args, locations)
+    if args.count < 1:
+        raise InputError("--count must be at least 1")
+    with app.open_store(locations, settings) as db:
+        sent = send_images(
+            db,
+            station,
+            node,
+            count=args.count,
+            modality=args.modality.upper() if args.modality else None,
+            accession=args.accession,
+            mpps_uid=args.mpps,
+            transfer_syntax=_transfer_syntax(args.transfer_syntax),
+            progress=_StderrProgress("sending image"),
+        )
+    series = sent[0].series_instance_uid if sent else ""
+    print(f"sent {len(sent)} image(s) to {node.ae_title}@{node.host}:{node.port}, series {series}")
+    return 0
+
+
+def cmd_commit(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.modality import commit_step
+
+    settings, node, station = _scu(args, locations)
+    with app.open_store(locations, settings) as db:
+        result = commit_step(db, station, node, args.mpps, wait=args.wait)
+    print(
+        f"storage commitment {result.transaction_uid}: {len(result.committed)} committed, "
+        f"{len(result.failed)} failed"
+    )
+    for _sop_class, sop_uid, reason in result.failed:
+        print(f"  failed {sop_uid} ({reason})")
+    return 1 if result.failed else 0
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -283,6 +469,74 @@ def build_parser() -> argparse.ArgumentParser:
     lst = wl_sub.add_parser("list", parents=[common], help="list the local worklist")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_worklist_list)
+
+    scu = argparse.ArgumentParser(add_help=False)
+    scu.add_argument("--to", required=True, help="HOST:PORT or a node name from the settings")
+    scu.add_argument("--aec", help="called AE title (default: the node's, or ANY-SCP)")
+    scu.add_argument("--aet", help="our calling AE title (default from settings)")
+
+    ec = sub.add_parser("echo", parents=[common, scu], help="C-ECHO a node")
+    ec.set_defaults(handler=cmd_echo)
+
+    q = wl_sub.add_parser("query", parents=[common, scu], help="query a remote worklist (C-FIND)")
+    q.add_argument("--date", help="YYYYMMDD, YYYYMMDD-YYYYMMDD, or today")
+    q.add_argument("--modality")
+    q.add_argument("--station-aet")
+    q.add_argument("--patient-name", help="wildcards * and ? allowed")
+    q.add_argument("--patient-id")
+    q.add_argument("--accession")
+    q.add_argument("--limit", type=int, default=500, help="stop (C-CANCEL) after N items")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(handler=cmd_worklist_query)
+
+    mp = sub.add_parser("mpps", parents=[common], help="procedure steps as a modality")
+    mp_sub = mp.add_subparsers(dest="mpps_command", metavar="ACTION", required=True)
+    start = mp_sub.add_parser("start", parents=[common, scu], help="N-CREATE IN PROGRESS")
+    start.add_argument("--accession", help="start the worklist item with this accession")
+    start.add_argument("--unscheduled", action="store_true", help="no worklist item")
+    start.add_argument("--patient-name")
+    start.add_argument("--patient-id")
+    start.add_argument("--birth-date")
+    start.add_argument("--sex")
+    start.add_argument("--modality")
+    start.set_defaults(handler=cmd_mpps_start)
+    images_help = "transfer syntax of generated images"
+    complete = mp_sub.add_parser(
+        "complete", parents=[common, scu], help="store images, then N-SET COMPLETED"
+    )
+    complete.add_argument("uid")
+    complete.add_argument("--images", type=int, default=1, help="images to generate (default 1)")
+    complete.add_argument("--store-to", help="storage destination (default: --to)")
+    complete.add_argument("--store-aec", help="called AE title of the storage destination")
+    complete.add_argument(
+        "--transfer-syntax", choices=("explicit", "rle"), default="explicit", help=images_help
+    )
+    complete.set_defaults(handler=cmd_mpps_complete)
+    disc = mp_sub.add_parser("discontinue", parents=[common], help="N-SET DISCONTINUED")
+    disc.add_argument("uid", nargs="?")
+    disc.add_argument("--to")
+    disc.add_argument("--aec")
+    disc.add_argument("--aet")
+    disc.add_argument(
+        "--reason", default="110513", help="CID 9300 code value (default 110513); 'list' shows them"
+    )
+    disc.set_defaults(handler=cmd_mpps_discontinue)
+
+    si = sub.add_parser("send-images", parents=[common, scu], help="generate and C-STORE images")
+    si.add_argument("--count", type=int, required=True)
+    si.add_argument("--modality", help="CT, MR, CR, DX, US or SC (default: the order's)")
+    target = si.add_mutually_exclusive_group(required=True)
+    target.add_argument("--accession")
+    target.add_argument("--mpps", help="SOP Instance UID of a procedure step")
+    si.add_argument(
+        "--transfer-syntax", choices=("explicit", "rle"), default="explicit", help=images_help
+    )
+    si.set_defaults(handler=cmd_send_images)
+
+    cm = sub.add_parser("commit", parents=[common, scu], help="request storage commitment")
+    cm.add_argument("--mpps", required=True, help="SOP Instance UID of the procedure step")
+    cm.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the report")
+    cm.set_defaults(handler=cmd_commit)
 
     st = sub.add_parser("steps", parents=[common], help="procedure steps received and sent")
     st_sub = st.add_subparsers(dest="steps_command", metavar="ACTION", required=True)

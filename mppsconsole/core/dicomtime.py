@@ -8,7 +8,9 @@ import re
 from mppsconsole.core.errors import InputError
 
 _DA = re.compile(r"^\d{8}$")
-_TM = re.compile(r"^(\d{2})(\d{2})?(\d{2})?(\.\d{1,6})?$")
+# HH[MM[SS[.F{1,6}]]] (PS3.5 TM): a fraction only after seconds, so "10.30" is refused
+# rather than read as 10:00:00.3.
+_TM = re.compile(r"^(\d{2})(?:(\d{2})(?:(\d{2})(\.\d{1,6})?)?)?$")
 
 
 def parse_date(value: str) -> dt.date:

@@ -21,6 +21,7 @@ DEFAULT_CALLED_AE = "ANY-SCP"
 # \Z, not $: "$" also matches before a trailing newline, which no AE title may hold.
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")
 DURABILITY = ("full", "normal")
+_UID_ROOT = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.?$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Settings:
     hide_finished_worklist: bool = True
     durability: str = "full"
     nodes: tuple[Node, ...] = ()
+    station_name: str = "MPPSCONSOLE"
+    location: str = ""
+    operator: str = ""
+    uid_root: str = ""
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -165,7 +170,17 @@ def parse_settings(text: str, path: Path) -> Settings:
                 tls=node.get("tls", bool, False),
             )
         )
+    modality = _Reader(path, text, data.get("modality", {}), "modality.", ("modality", 1))
+    if not isinstance(modality.table, dict):
+        raise ConfigError(f"{path}: [modality] must be a table")
+    uid_root = modality.get("uid_root", str, "")
+    if uid_root and not _UID_ROOT.match(uid_root):
+        raise modality.fail("uid_root", f"invalid UID root {uid_root!r} (digits and dots, ≤ 40)")
     return Settings(
+        station_name=modality.get("station_name", str, Settings.station_name)[:16],
+        location=modality.get("location", str, ""),
+        operator=modality.get("operator", str, ""),
+        uid_root=uid_root,
         ae_title=local.ae_title("ae_title", DEFAULT_AE_TITLE),
         port=local.port("port", DEFAULT_PORT),
         bind_address=bind,
