@@ -237,7 +237,7 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
 
 def _scu(args: argparse.Namespace, locations: paths.Locations) -> tuple[Settings, Node, Any]:
     """Settings, destination node and workstation identity shared by every SCU command."""
-    from mppsconsole.net.modality import Workstation
+    from mppsconsole.net.workstation import Workstation
 
     settings = app.load(locations)
     if args.aet is not None and not valid_ae_title(args.aet):
@@ -299,7 +299,8 @@ def cmd_worklist_query(args: argparse.Namespace, locations: paths.Locations) -> 
 
 
 def cmd_mpps_start(args: argparse.Namespace, locations: paths.Locations) -> int:
-    from mppsconsole.net.modality import Patient, start_step
+    from mppsconsole.net.modality import start_step
+    from mppsconsole.net.workstation import Patient
 
     settings, node, station = _scu(args, locations)
     patient = None
@@ -574,3 +575,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: keep the details in the log, one line for the user
+        log.exception("internal error in %s", args.command)
+        print(
+            f"mppsconsole: internal error: {type(exc).__name__}: {exc} "
+            f"(details in {locations.log_dir / 'mppsconsole.log'})",
+            file=sys.stderr,
+        )
+        return 70

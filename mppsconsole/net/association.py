@@ -67,9 +67,12 @@ def _failure(assoc: Association, node: Node) -> PeerError:
         primitive = assoc.acceptor.primitive
         reason = getattr(primitive, "reason_str", "") or "no reason given"
         result = getattr(primitive, "result_str", "")
-        return PeerError(f"association rejected by {where}: {reason} ({result})".rstrip(" ()"))
+        return PeerError(
+            f"association rejected by {where}: {reason}" + (f" ({result})" if result else "")
+        )
     with _connect_errors.lock_:
-        connect_error = _connect_errors.by_thread.pop(assoc.name, None)
+        # The DUL thread makes the TCP connection, so its records carry its name.
+        connect_error = _connect_errors.by_thread.pop(assoc.dul.name, None)
     if connect_error:
         return PeerError(
             f"cannot connect to {node.host}:{node.port}: {_describe_connect_error(connect_error)}"
@@ -103,6 +106,7 @@ def associate(
     support MPPS" is reported as such rather than as a later, obscure failure.
     """
     ae = AE(ae_title=local_ae_title)
+    ae.connection_timeout = ACSE_TIMEOUT
     ae.acse_timeout = ACSE_TIMEOUT
     ae.dimse_timeout = DIMSE_TIMEOUT
     ae.network_timeout = NETWORK_TIMEOUT

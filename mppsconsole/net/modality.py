@@ -26,7 +26,7 @@ from mppsconsole.core import mpps
 from mppsconsole.core.attributes import items, text
 from mppsconsole.core.codes import Code
 from mppsconsole.core.errors import InputError
-from mppsconsole.core.settings import Node, Settings
+from mppsconsole.core.settings import Node
 from mppsconsole.core.step import SENT, StepSummary, referenced_instances, summarize
 from mppsconsole.core.worklist import WorklistItem, new_uid
 from mppsconsole.net import datasets, images
@@ -34,7 +34,6 @@ from mppsconsole.net.association import associate
 from mppsconsole.net.commitment_scu import request_commitment
 from mppsconsole.net.mpps_datasets import (
     PerformedSeries,
-    Performer,
     n_create_scheduled,
     n_create_unscheduled,
     n_set_completed,
@@ -43,43 +42,9 @@ from mppsconsole.net.mpps_datasets import (
 from mppsconsole.net.mpps_scu import refusal, send_create, send_set
 from mppsconsole.net.scp_context import now
 from mppsconsole.net.storage_scu import Progress, SentInstance, store_instances
+from mppsconsole.net.workstation import Patient, Workstation
 from mppsconsole.store import commitments, instances, steps, worklist
 from mppsconsole.store.db import Database
-
-
-@dataclasses.dataclass(frozen=True)
-class Workstation:
-    """Who we are as a modality: from the settings, used by every operation."""
-
-    ae_title: str
-    station_name: str
-    location: str
-    operator: str
-    uid_root: str | None
-
-    @classmethod
-    def from_settings(cls, settings: Settings, ae_title: str | None = None) -> Workstation:
-        return cls(
-            ae_title=ae_title or settings.ae_title,
-            station_name=settings.station_name,
-            location=settings.location,
-            operator=settings.operator,
-            uid_root=settings.uid_root or None,
-        )
-
-    @property
-    def performer(self) -> Performer:
-        return Performer(self.ae_title, self.station_name, self.location, self.operator)
-
-
-@dataclasses.dataclass(frozen=True)
-class Patient:
-    """An unscheduled patient (no worklist item)."""
-
-    name: str
-    id: str
-    birth_date: str = ""
-    sex: str = ""
 
 
 def _new_number(prefix: str) -> str:
