@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,16 @@ log = logging.getLogger(__name__)
 Handler = Callable[[argparse.Namespace, paths.Locations], int]
 
 
+def _width(text: str) -> int:
+    """Columns on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _print_table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    print(line.rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    widths = [max(_width(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        cells = (c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
 
 
 def _print_json(data: Any) -> None:

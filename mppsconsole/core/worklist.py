@@ -112,7 +112,7 @@ def _scheduled_start(fields: Mapping[str, str]) -> dt.datetime:
             ) from None
     if not fields.get("date"):
         raise InputError("missing date (or scheduled_start)")
-    day = parse_date(fields["date"])
+    day = dt.date.today() if fields["date"].lower() == "today" else parse_date(fields["date"])
     moment = parse_time(fields["time"]) if fields.get("time") else dt.time(0)
     return dt.datetime.combine(day, moment)
 
