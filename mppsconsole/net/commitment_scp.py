@@ -134,6 +134,12 @@ class CommitmentScp:
         )
         with self._lock:
             self._pending[id(event.assoc)] = (peer, event_type, report)
+        self.ctx.traffic(
+            peer,
+            "N-ACTION",
+            "0x0000",
+            f"commitment {len(report.ReferencedSOPSequence)} of {len(uids)} held",
+        )
         return status_dataset(SUCCESS), None
 
     def on_event_report(self, event: Event) -> tuple[int, None]:

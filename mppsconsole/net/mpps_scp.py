@@ -8,6 +8,7 @@ answers; a refused message is kept in the history too, with its status.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import cast
 
 from pydicom.dataset import Dataset
@@ -17,8 +18,10 @@ from pynetdicom.events import Event
 
 from mppsconsole.core import mpps
 from mppsconsole.core.errors import Refusal, ServiceError
+from mppsconsole.core.events import StepChanged
 from mppsconsole.core.step import (
     RECEIVED,
+    StepSummary,
     referenced_instances,
     scheduled_references,
     summarize,
@@ -75,7 +78,22 @@ class MppsScp:
         )
         with self.ctx.db.transaction() as conn:
             steps.add_message(conn, self._record(uid, peer, command, status, ds))
+        self._announce(peer, command, uid, status)
         return status
+
+    def _announce(
+        self,
+        peer: Peer,
+        command: str,
+        uid: str,
+        status: Dataset,
+        summary: StepSummary | None = None,
+    ) -> None:
+        """Tell subscribers (traffic log, window) once the message is stored."""
+        comment = str(status.get("ErrorComment", "") or "")
+        self.ctx.traffic(peer, command, f"0x{int(status.Status):04X}", f"{uid} {comment}".strip())
+        if summary is not None:
+            self.ctx.events.publish(StepChanged(summary))
 
     def on_create(self, event: Event) -> StatusReply:
         peer = Peer.of(event)
@@ -96,21 +114,26 @@ class MppsScp:
             invalid = ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}")
             return self._refuse(uid, peer, "N-CREATE", invalid, ds), None
         ok = status_dataset(SUCCESS)
+        summary: StepSummary | None = None
         with self.ctx.db.transaction() as conn:
             if steps.exists(conn, uid):
                 status = refusal_status(
                     ServiceError(Refusal.DUPLICATE_INSTANCE, f"Step {uid} already exists")
                 )
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds))
-                log.warning("N-CREATE %s from %s refused: duplicate", uid, peer)
-                return status, None
-            summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
-            steps.save(conn, summary, ds_json, peer.address, now())
-            steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds))
-            worklist.set_status_for_references(
-                conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
-            )
+            else:
+                summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
+                steps.save(conn, summary, ds_json, peer.address, now())
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds))
+                worklist.set_status_for_references(
+                    conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
+                )
+        if summary is None:
+            log.warning("N-CREATE %s from %s refused: duplicate", uid, peer)
+            self._announce(peer, "N-CREATE", uid, status)
+            return status, None
         log.info("N-CREATE %s from %s: IN PROGRESS", uid, peer)
+        self._announce(peer, "N-CREATE", uid, ok, summary)
         reply = Dataset()
         if assigned:
             reply.AffectedSOPInstanceUID = uid
@@ -124,32 +147,52 @@ class MppsScp:
         except Exception as exc:
             undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
+        refused: ServiceError | None = None
         with self.ctx.db.transaction() as conn:
             stored = steps.get(conn, uid)
             try:
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
                 merged, merged_json = _apply_set(stored, mods)
-            except ServiceError as refused:
-                status = refusal_status(refused)
+            except ServiceError as error:
+                refused = error
+                status = refusal_status(error)
                 steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
-                log.warning(
-                    "N-SET %s from %s refused: 0x%04X %s", uid, peer, status.Status, refused.comment
-                )
-                return status, None
-            status = status_dataset(SUCCESS)
-            steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
-            summary = summarize(
-                uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
+            else:
+                status = status_dataset(SUCCESS)
+                summary = self._store_set(conn, uid, peer, stored, merged, merged_json, mods)
+        if refused is not None:
+            log.warning(
+                "N-SET %s from %s refused: 0x%04X %s", uid, peer, status.Status, refused.comment
             )
-            steps.save(conn, summary, merged_json, peer.address, now())
-            if summary.status != stored.summary.status:
-                worklist.set_status_for_references(
-                    conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
-                )
-            instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+            self._announce(peer, "N-SET", uid, status)
+            return status, None
         log.info("N-SET %s from %s: %s", uid, peer, summary.status)
+        self._announce(peer, "N-SET", uid, status, summary)
         return status, mods
+
+    def _store_set(
+        self,
+        conn: sqlite3.Connection,
+        uid: str,
+        peer: Peer,
+        stored: steps.StoredStep,
+        merged: Dataset,
+        merged_json: str,
+        mods: Dataset,
+    ) -> StepSummary:
+        """Persist an accepted N-SET: history, new state, worklist items, linked instances."""
+        steps.add_message(conn, self._record(uid, peer, "N-SET", status_dataset(SUCCESS), mods))
+        summary = summarize(
+            uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
+        )
+        steps.save(conn, summary, merged_json, peer.address, now())
+        if summary.status != stored.summary.status:
+            worklist.set_status_for_references(
+                conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
+            )
+        instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+        return summary
 
     def on_get(self, event: Event) -> StatusReply:
         peer = Peer.of(event)
@@ -175,4 +218,5 @@ class MppsScp:
         ok = status_dataset(SUCCESS)
         with self.ctx.db.transaction() as conn:
             steps.add_message(conn, self._record(uid, peer, "N-GET", ok, None))
+        self._announce(peer, "N-GET", uid, ok)
         return ok, reply

@@ -38,6 +38,7 @@ class WorklistScp:
             )
         matches = select(items, query)
         log.info("C-FIND worklist from %s: %d match(es)", peer, len(matches))
+        self.ctx.traffic(peer, "C-FIND", "0xFF00", f"{len(matches)} match(es)")
         for item in matches:
             if event.is_cancelled:
                 log.info("C-FIND worklist from %s cancelled", peer)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pynetdicom.events import Event
 
+from mppsconsole.core.events import EventHub, Traffic
 from mppsconsole.core.settings import Settings
 from mppsconsole.store.db import Database
 
@@ -17,6 +18,11 @@ class ScpContext:
     db: Database
     settings: Settings
     images_dir: Path
+    events: EventHub = dataclasses.field(default_factory=EventHub)
+
+    def traffic(self, peer: Peer, command: str, status: str, detail: str = "") -> None:
+        """Announce one received message (or association event) for the traffic log."""
+        self.events.publish(Traffic(now(), "in", str(peer), command, status, detail))
 
     @property
     def fsync_files(self) -> bool:

@@ -16,6 +16,7 @@ from pydicom.tag import Tag
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
+from mppsconsole.core.events import InstanceStored
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
@@ -84,6 +85,7 @@ class StorageScp:
             log.error("C-STORE %s from %s: cannot write %s: %s", sop_uid, peer, path, exc)
             return status_dataset(STORE_OUT_OF_RESOURCES, f"Cannot write file: {exc.strerror}")
         with self.ctx.db.transaction() as conn:
+            step_uid = steps.latest_for_study(conn, study_uid)
             instances.save(
                 conn,
                 instances.Instance(
@@ -96,8 +98,10 @@ class StorageScp:
                     size=len(data),
                     calling_ae=peer.ae_title,
                     received_at=now(),
-                    step_uid=steps.latest_for_study(conn, study_uid),
+                    step_uid=step_uid,
                 ),
             )
         log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
+        self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
+        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
         return status_dataset(SUCCESS)
