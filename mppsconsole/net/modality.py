@@ -26,6 +26,7 @@ from mppsconsole.core import mpps
 from mppsconsole.core.attributes import items, text
 from mppsconsole.core.codes import Code
 from mppsconsole.core.errors import InputError
+from mppsconsole.core.events import EventHub, InstanceStored, StepChanged, Traffic
 from mppsconsole.core.settings import Node
 from mppsconsole.core.step import SENT, StepSummary, referenced_instances, summarize
 from mppsconsole.core.worklist import WorklistItem, new_uid
@@ -45,6 +46,32 @@ from mppsconsole.net.storage_scu import Progress, SentInstance, store_instances
 from mppsconsole.net.workstation import Patient, Workstation
 from mppsconsole.store import commitments, instances, steps, worklist
 from mppsconsole.store.db import Database
+
+
+def _announce(
+    events: EventHub | None,
+    node: Node,
+    command: str,
+    uid: str,
+    status: Dataset,
+    summary: StepSummary | None,
+) -> None:
+    """Traffic line for a message we sent, and the step's new state when it changed."""
+    if events is None:
+        return
+    comment = str(status.get("ErrorComment", "") or "")
+    events.publish(
+        Traffic(
+            now(),
+            "out",
+            f"{node.ae_title}@{node.host}:{node.port}",
+            command,
+            f"0x{int(status.Status):04X}",
+            f"{uid} {comment}".strip(),
+        )
+    )
+    if summary is not None:
+        events.publish(StepChanged(summary))
 
 
 def _new_number(prefix: str) -> str:
@@ -94,6 +121,7 @@ def start_step(
     accession: str | None = None,
     patient: Patient | None = None,
     modality: str | None = None,
+    events: EventHub | None = None,
 ) -> StepSummary:
     """N-CREATE IN PROGRESS for the items of ``accession``, or an unscheduled ``patient``."""
     start = now().replace(microsecond=0)
@@ -123,6 +151,7 @@ def start_step(
     with db.transaction() as conn:
         steps.save(conn, summary, datasets.to_json(ds), f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
+    _announce(events, node, "N-CREATE", uid, status, summary)
     return summary
 
 
@@ -137,7 +166,12 @@ def _open_step(db: Database, uid: str) -> tuple[steps.StoredStep, Dataset]:
 
 
 def _send_set(
-    db: Database, station: Workstation, node: Node, stored: steps.StoredStep, mods: Dataset
+    db: Database,
+    station: Workstation,
+    node: Node,
+    stored: steps.StoredStep,
+    mods: Dataset,
+    events: EventHub | None,
 ) -> StepSummary:
     """N-SET, then record it: the new state on success, only the history on refusal."""
     uid = stored.summary.sop_instance_uid
@@ -151,6 +185,7 @@ def _send_set(
         if error is None:
             steps.save(conn, summary, datasets.to_json(merged), stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+    _announce(events, node, "N-SET", uid, status, summary if error is None else None)
     if error is not None:
         raise error
     return summary
@@ -214,6 +249,7 @@ def _store_series(
     transfer_syntax: str,
     progress: Progress | None,
     cancel: threading.Event | None,
+    events: EventHub | None,
 ) -> tuple[images.SeriesPlan, list[SentInstance]]:
     plan = images.plan_series(modality, count, uid_root=station.uid_root)
     generated = images.generate_series(
@@ -240,6 +276,19 @@ def _store_series(
                     direction=SENT,
                 ),
             )
+    if events is not None:
+        for instance in sent:
+            events.publish(InstanceStored(instance.sop_instance_uid, step_uid, SENT))
+        events.publish(
+            Traffic(
+                now(),
+                "out",
+                f"{node.ae_title}@{node.host}:{node.port}",
+                "C-STORE",
+                "0x0000",
+                f"{len(sent)} instance(s)",
+            )
+        )
     return plan, sent
 
 
@@ -287,6 +336,7 @@ def complete_step(
     transfer_syntax: str = ExplicitVRLittleEndian,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    events: EventHub | None = None,
 ) -> StepSummary:
     """Store ``image_count`` generated images, then N-SET COMPLETED listing exactly those."""
     if image_count < 0:
@@ -307,22 +357,28 @@ def complete_step(
                 transfer_syntax=transfer_syntax,
                 progress=progress,
                 cancel=cancel,
+                events=events,
             )
             if image_count
             else (images.plan_series(modality, 1, uid_root=station.uid_root), [])
         )
         series = [s for s in series if s.series_instance_uid != plan.series_instance_uid]
         series.append(_performed_series(plan, sent, station, storage_node or node))
-    return _send_set(db, station, node, stored, n_set_completed(now(), series))
+    return _send_set(db, station, node, stored, n_set_completed(now(), series), events)
 
 
 def discontinue_step(
-    db: Database, station: Workstation, node: Node, uid: str, reason: Code
+    db: Database,
+    station: Workstation,
+    node: Node,
+    uid: str,
+    reason: Code,
+    events: EventHub | None = None,
 ) -> StepSummary:
     """N-SET DISCONTINUED with its reason, listing what was already sent for the step."""
     stored, _ = _open_step(db, uid)
     mods = n_set_discontinued(now(), reason, _sent_series(db, uid, station))
-    return _send_set(db, station, node, stored, mods)
+    return _send_set(db, station, node, stored, mods, events)
 
 
 def send_images(
@@ -337,6 +393,7 @@ def send_images(
     transfer_syntax: str = ExplicitVRLittleEndian,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    events: EventHub | None = None,
 ) -> list[SentInstance]:
     """A new series of ``count`` images for a worklist item or a sent step."""
     if mpps_uid is not None:
@@ -364,6 +421,7 @@ def send_images(
         transfer_syntax=transfer_syntax,
         progress=progress,
         cancel=cancel,
+        events=events,
     )
     return sent
 
