@@ -18,6 +18,10 @@ from mppsconsole.core.errors import ConfigError
 DEFAULT_AE_TITLE = "MPPSCONSOLE"
 DEFAULT_PORT = 11112
 DEFAULT_CALLED_AE = "ANY-SCP"
+#: The node name that means "this console's own SCP" (the out-of-the-box destination).
+SELF_NODE = "self"
+DESTINATIONS = ("worklist", "mpps", "storage", "commitment")
+LANGUAGES = ("", "en", "zh_CN")
 # \Z, not $: "$" also matches before a trailing newline, which no AE title may hold.
 _AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}\Z")
 DURABILITY = ("full", "normal")
@@ -50,9 +54,20 @@ class Settings:
     location: str = ""
     operator: str = ""
     uid_root: str = ""
+    language: str = ""  # "" follows the system locale; "en" or "zh_CN"
+    worklist_destination: str = SELF_NODE
+    mpps_destination: str = SELF_NODE
+    storage_destination: str = SELF_NODE
+    commitment_destination: str = SELF_NODE
 
     def node(self, name: str) -> Node | None:
-        return next((n for n in self.nodes if n.name == name), None)
+        """A configured node; ``self`` is the console's own SCP unless configured otherwise."""
+        found = next((n for n in self.nodes if n.name == name), None)
+        if found is None and name == SELF_NODE:
+            wildcard = self.bind_address in ("0.0.0.0", "::")
+            host = "127.0.0.1" if wildcard else self.bind_address
+            return Node(SELF_NODE, self.ae_title, host, self.port)
+        return found
 
     def node_for_ae(self, ae_title: str) -> Node | None:
         return next((n for n in self.nodes if n.ae_title == ae_title), None)
@@ -176,7 +191,24 @@ def parse_settings(text: str, path: Path) -> Settings:
     uid_root = modality.get("uid_root", str, "")
     if uid_root and not _UID_ROOT.match(uid_root):
         raise modality.fail("uid_root", f"invalid UID root {uid_root!r} (digits and dots, ≤ 40)")
+    destinations = _Reader(
+        path, text, data.get("destinations", {}), "destinations.", ("destinations", 1)
+    )
+    if not isinstance(destinations.table, dict):
+        raise ConfigError(f"{path}: [destinations] must be a table")
+    names = {n.name for n in nodes} | {SELF_NODE}
+    chosen = {}
+    for kind in DESTINATIONS:
+        name = destinations.get(kind, str, SELF_NODE)
+        if name not in names:
+            raise destinations.fail(kind, f"no node named {name!r} (see [[nodes]])")
+        chosen[f"{kind}_destination"] = name
+    language = local.get("language", str, "")
+    if language not in LANGUAGES:
+        raise local.fail("language", f"expected one of {', '.join(repr(x) for x in LANGUAGES)}")
     return Settings(
+        language=language,
+        **chosen,
         station_name=modality.get("station_name", str, Settings.station_name)[:16],
         location=modality.get("location", str, ""),
         operator=modality.get("operator", str, ""),
@@ -202,3 +234,55 @@ def load_settings(path: Path, *, must_exist: bool = False) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse_settings(text, path)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def dump_settings(settings: Settings) -> str:
+    """TOML text that :func:`parse_settings` reads back to the same settings."""
+    local = {
+        "ae_title": settings.ae_title,
+        "port": settings.port,
+        "bind_address": settings.bind_address,
+        "allowed_calling_aets": settings.allowed_calling_aets,
+        "hide_finished_worklist": settings.hide_finished_worklist,
+        "durability": settings.durability,
+        "language": settings.language,
+    }
+    modality = {
+        "station_name": settings.station_name,
+        "location": settings.location,
+        "operator": settings.operator,
+        "uid_root": settings.uid_root,
+    }
+    destinations = {kind: getattr(settings, f"{kind}_destination") for kind in DESTINATIONS}
+    lines = ["# MPPS Console settings", ""]
+    for table, values in (("local", local), ("modality", modality), ("destinations", destinations)):
+        lines.append(f"[{table}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        lines.append("")
+    for node in settings.nodes:
+        lines.append("[[nodes]]")
+        for key in ("name", "ae_title", "host", "port", "tls"):
+            lines.append(f"{key} = {_toml_value(getattr(node, key))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write atomically, so a crash never leaves a half-written settings file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(dump_settings(settings), encoding="utf-8")
+    tmp.replace(path)
