@@ -61,11 +61,16 @@ def for_step(conn: sqlite3.Connection, step_uid: str) -> list[Instance]:
 
 
 def held(conn: sqlite3.Connection, sop_instance_uids: Iterable[str]) -> dict[str, Instance]:
-    """The instances among ``sop_instance_uids`` that are recorded, by SOP Instance UID."""
+    """The instances among ``sop_instance_uids`` that were received, by SOP Instance UID.
+
+    Only received instances count: one we merely sent is not held by us.
+    """
     found: dict[str, Instance] = {}
     for uid in sop_instance_uids:
         row = conn.execute(
-            f"SELECT {', '.join(_FIELDS)} FROM instances WHERE sop_instance_uid = ?", (uid,)
+            f"SELECT {', '.join(_FIELDS)} FROM instances "
+            "WHERE sop_instance_uid = ? AND direction = 'received'",
+            (uid,),
         ).fetchone()
         if row is not None:
             found[uid] = Instance(

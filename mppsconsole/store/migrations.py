@@ -84,13 +84,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX instances_step ON instances (step_uid);
     CREATE INDEX instances_study ON instances (study_instance_uid);
     """,
-    # 2: protocol codes of cached orders, sent instances, storage commitment requests
+    # 2: protocol codes of cached orders, instances keyed by direction (the console may
+    #    both send and receive the same instance), storage commitment requests
     """
     ALTER TABLE worklist_items ADD COLUMN step_description TEXT NOT NULL DEFAULT '';
     ALTER TABLE worklist_items ADD COLUMN protocol_code_value TEXT NOT NULL DEFAULT '';
     ALTER TABLE worklist_items ADD COLUMN protocol_coding_scheme TEXT NOT NULL DEFAULT '';
     ALTER TABLE worklist_items ADD COLUMN protocol_code_meaning TEXT NOT NULL DEFAULT '';
-    ALTER TABLE instances ADD COLUMN direction TEXT NOT NULL DEFAULT 'received';
+    CREATE TABLE instances_v2 (
+        sop_instance_uid TEXT NOT NULL,
+        direction TEXT NOT NULL DEFAULT 'received',
+        sop_class_uid TEXT NOT NULL,
+        study_instance_uid TEXT NOT NULL,
+        series_instance_uid TEXT NOT NULL,
+        transfer_syntax TEXT NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        calling_ae TEXT NOT NULL DEFAULT '',
+        received_at TEXT NOT NULL,
+        step_uid TEXT,
+        PRIMARY KEY (sop_instance_uid, direction)
+    );
+    INSERT INTO instances_v2 (sop_instance_uid, sop_class_uid, study_instance_uid,
+        series_instance_uid, transfer_syntax, path, size, calling_ae, received_at, step_uid)
+        SELECT sop_instance_uid, sop_class_uid, study_instance_uid, series_instance_uid,
+        transfer_syntax, path, size, calling_ae, received_at, step_uid FROM instances;
+    DROP TABLE instances;
+    ALTER TABLE instances_v2 RENAME TO instances;
+    CREATE INDEX instances_step ON instances (step_uid);
+    CREATE INDEX instances_study ON instances (study_instance_uid);
     CREATE TABLE commitments (
         transaction_uid TEXT PRIMARY KEY,
         step_uid TEXT,
