@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with app.open_store(locations, settings) as db:
-        server = DepartmentServer(db, settings, locations.images_dir)
+        server = DepartmentServer(db, settings, locations.storage_dir(settings.storage_dir))
         host, port = server.start(args.host, args.port)
         print(f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}", flush=True)
         try:

@@ -29,7 +29,11 @@ class Locations:
 
     @property
     def images_dir(self) -> Path:
+        """Default folder of received images (``storage_dir`` in the settings overrides it)."""
         return self.data_dir / "images"
+
+    def storage_dir(self, configured: str) -> Path:
+        return Path(configured).expanduser() if configured else self.images_dir
 
     @property
     def log_dir(self) -> Path:

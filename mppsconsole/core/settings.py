@@ -55,6 +55,7 @@ class Settings:
     operator: str = ""
     uid_root: str = ""
     language: str = ""  # "" follows the system locale; "en" or "zh_CN"
+    storage_dir: str = ""  # received images; "" means DATA_DIR/images
     worklist_destination: str = SELF_NODE
     mpps_destination: str = SELF_NODE
     storage_destination: str = SELF_NODE
@@ -207,6 +208,7 @@ def parse_settings(text: str, path: Path) -> Settings:
     if language not in LANGUAGES:
         raise local.fail("language", f"expected one of {', '.join(repr(x) for x in LANGUAGES)}")
     return Settings(
+        storage_dir=local.get("storage_dir", str, ""),
         language=language,
         **chosen,
         station_name=modality.get("station_name", str, Settings.station_name)[:16],
@@ -259,6 +261,7 @@ def dump_settings(settings: Settings) -> str:
         "hide_finished_worklist": settings.hide_finished_worklist,
         "durability": settings.durability,
         "language": settings.language,
+        "storage_dir": settings.storage_dir,
     }
     modality = {
         "station_name": settings.station_name,

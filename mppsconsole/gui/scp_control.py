@@ -1,0 +1,92 @@
+"""The embedded SCP as the window sees it: running or not, why, and what it has done."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from mppsconsole.core.errors import UserError
+from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.settings import Settings
+from mppsconsole.net.server import DepartmentServer
+from mppsconsole.store.db import Database
+
+log = logging.getLogger(__name__)
+
+ServerFactory = Callable[[Database, Settings, Path, EventHub], DepartmentServer]
+
+
+class ScpController(QObject):
+    """Starts, restarts and stops the department node; counts its traffic."""
+
+    state_changed = Signal(str, bool)  # text for the indicator, listening?
+
+    def __init__(
+        self,
+        db: Database,
+        hub: EventHub,
+        images_dir: Path,
+        factory: ServerFactory = DepartmentServer,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._db, self._hub, self._images_dir, self._factory = db, hub, images_dir, factory
+        self._server: DepartmentServer | None = None
+        self.address: tuple[str, int] | None = None
+        self.ae_title = ""
+        self.messages = 0
+        self.associations = 0
+        self.error = ""
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    def start(
+        self, settings: Settings, *, host: str | None = None, port: int | None = None
+    ) -> bool:
+        """(Re)start on the settings' address; False (and the reason shown) when it cannot bind."""
+        self.stop()
+        server = self._factory(self._db, settings, self._images_dir, self._hub)
+        try:
+            self.address = server.start(host, port)
+        except UserError as exc:
+            self.error = str(exc)
+            self.address = None
+            log.error("SCP not started: %s", exc)
+            self.state_changed.emit(self.tr("SCP stopped: {0}").format(exc), False)
+            return False
+        self._server = server
+        self.ae_title = settings.ae_title
+        self.error = ""
+        self._announce()
+        return True
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            self.state_changed.emit(self.tr("SCP stopped"), False)
+
+    def count(self, lines: list[Traffic]) -> None:
+        """Account for traffic delivered by the bridge (received messages only)."""
+        incoming = [line for line in lines if line.direction == "in"]
+        self.associations += sum(1 for line in incoming if line.command == "ASSOCIATE")
+        self.messages += sum(
+            1 for line in incoming if line.command not in ("ASSOCIATE", "RELEASE", "ABORT")
+        )
+        if incoming and self.listening:
+            self._announce()
+
+    def _announce(self) -> None:
+        assert self.address is not None
+        host, port = self.address
+        self.state_changed.emit(
+            self.tr("Listening on {0}@{1}:{2} · {3} associations · {4} messages").format(
+                self.ae_title, host, port, self.associations, self.messages
+            ),
+            True,
+        )
