@@ -85,8 +85,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 def _bitmap(rows: tuple[int, ...]) -> BoolArray:
     """One glyph as a (7, 6) mask, its blank spacing column included."""
-    bits = [[bool(row >> (GLYPH_WIDTH - 1 - col) & 1) for col in range(ADVANCE)] for row in rows]
-    return np.array(bits, dtype=np.bool_)
+    bits = [
+        [bool(row >> (GLYPH_WIDTH - 1 - col) & 1) for col in range(GLYPH_WIDTH)] for row in rows
+    ]
+    return np.pad(np.array(bits, dtype=np.bool_), ((0, 0), (0, ADVANCE - GLYPH_WIDTH)))
 
 
 _ORDER = (*_GLYPHS, "\0")

@@ -25,6 +25,7 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[
 from mppsconsole.core import mpps
 from mppsconsole.core.attributes import items, text
 from mppsconsole.core.codes import Code
+from mppsconsole.core.dicomtime import to_datetime
 from mppsconsole.core.errors import InputError
 from mppsconsole.core.events import EventHub, InstanceStored, StepChanged, Traffic
 from mppsconsole.core.settings import Node
@@ -210,6 +211,9 @@ def image_context(uid: str, ds: Dataset, station: Workstation) -> images.ImageCo
         scheduled_step_description=text(first, "ScheduledProcedureStepDescription"),
         mpps_uid=uid,
         performed_step_id=text(ds, "PerformedProcedureStepID"),
+        study_datetime=to_datetime(
+            text(ds, "PerformedProcedureStepStartDate"), text(ds, "PerformedProcedureStepStartTime")
+        ),
         station_ae=station.ae_title,
         station_name=station.station_name,
         operator=station.operator,
