@@ -48,6 +48,15 @@ def _print_json(data: Any) -> None:
     print()
 
 
+# --- gui -------------------------------------------------------------------
+
+
+def cmd_gui(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.gui.application import run_gui
+
+    return run_gui(locations, app.load(locations), smoke_test=getattr(args, "smoke_test", False))
+
+
 # --- serve -----------------------------------------------------------------
 
 
@@ -558,10 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return 2
+    handler: Handler = getattr(args, "handler", cmd_gui)
     locations = paths.resolve(getattr(args, "data_dir", None), getattr(args, "config", None))
     verbose = getattr(args, "verbose", False)
     console_level = (

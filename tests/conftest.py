@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+
+# Qt must not look for a display in tests (CI has none); set before PySide6 loads.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import re
 import shutil
 import subprocess

@@ -64,7 +64,7 @@ class EventHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         with self._lock:
-            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+            self._subscribers = tuple(s for s in self._subscribers if s != subscriber)
 
     def publish(self, event: Event) -> None:
         for subscriber in self._subscribers:

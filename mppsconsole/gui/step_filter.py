@@ -66,8 +66,9 @@ class StepFilterProxy(QSortFilterProxyModel):
 
     def set_filter(self, step_filter: StepFilter) -> None:
         if step_filter != self._filter:
+            self.beginFilterChange()
             self._filter = step_filter
-            self.invalidateRowsFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex

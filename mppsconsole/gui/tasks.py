@@ -21,7 +21,8 @@ from mppsconsole.core.errors import UserError
 
 @dataclasses.dataclass
 class Task:
-    label: str
+    label: str  # what kind of work (used to know what is busy)
+    what: str = ""  # how the user calls it ("Complete Doe^Jane")
     cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
     future: asyncio.Future[Any] | None = None
 
@@ -39,9 +40,9 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self.running: list[Task] = []
 
-    def run(self, label: str, work: Callable[[Task], Any]) -> Task:
-        """Run ``work(task)`` in a thread; ``work`` may call ``self.progress(task, ...)``."""
-        task = Task(label)
+    def run(self, label: str, work: Callable[[Task], Any], what: str = "") -> Task:
+        """Run ``work(task)`` in a thread; ``work`` may report through ``self.progress(task)``."""
+        task = Task(label, what or label)
         self.running.append(task)
         self.started.emit(task)
         task.future = asyncio.ensure_future(self._run(task, work))

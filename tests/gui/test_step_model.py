@@ -1,0 +1,188 @@
+"""The step table model, its filter proxy and the event bridge, without a window."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sys
+import threading
+
+import pytest
+from PySide6.QtCore import QPersistentModelIndex, Qt
+
+from mppsconsole.core.events import EventHub, StepChanged, Traffic
+from mppsconsole.core.mpps import COMPLETED, DISCONTINUED, IN_PROGRESS
+from mppsconsole.core.step import RECEIVED, SENT, StepSummary
+from mppsconsole.gui.bridge import EventBridge
+from mppsconsole.gui.step_filter import StepFilter, StepFilterProxy
+from mppsconsole.gui.step_model import COLUMNS, StepTableModel
+from mppsconsole.gui.traffic_log import TrafficModel
+
+pytestmark = pytest.mark.usefixtures("qapp")  # icons and brushes need a QGuiApplication
+
+BASE = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
+
+
+def step(n: int, **changes: object) -> StepSummary:
+    summary = StepSummary(
+        sop_instance_uid=f"1.2.3.{n}",
+        status=IN_PROGRESS,
+        direction=RECEIVED if n % 2 else SENT,
+        patient_name=f"Patient^{n:05d}",
+        patient_id=f"P{n:05d}",
+        accession_number=f"A{n:05d}",
+        modality="CT",
+        station_ae="CT01",
+        start=BASE + dt.timedelta(minutes=n),
+        calling_ae="MOD1",
+    )
+    return dataclasses.replace(summary, **changes)  # type: ignore[arg-type]
+
+
+def uids(model: StepTableModel | StepFilterProxy) -> list[str]:
+    return [
+        model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) for row in range(model.rowCount())
+    ]
+
+
+def test_model_passes_qt_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = StepTableModel()
+    model.reset([step(n) for n in range(20)])
+    qtmodeltester.check(model, force_py=True)
+    model.apply([step(5, status=COMPLETED), step(100)])
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_rows_are_sorted_newest_first_and_new_steps_land_in_order() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in (3, 1, 2)])
+    assert uids(model) == ["1.2.3.3", "1.2.3.2", "1.2.3.1"]
+    model.apply([step(5), step(0), step(4)])
+    assert uids(model) == [f"1.2.3.{n}" for n in (5, 4, 3, 2, 1, 0)]
+
+
+def test_update_keeps_the_row_and_its_persistent_index() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in range(10)])
+    row = model.row_of("1.2.3.4")
+    assert row is not None
+    persistent = QPersistentModelIndex(model.index(row, 0))
+    model.apply([step(4, status=COMPLETED, end=BASE + dt.timedelta(hours=1))])
+    assert persistent.isValid() and persistent.row() == row
+    assert model.index(row, 0).data() == COMPLETED
+    assert model.rowCount() == 10
+
+
+def test_sorting_by_a_column_keeps_persistent_indexes_on_their_step() -> None:
+    model = StepTableModel()
+    model.reset([step(n, patient_name=f"Name^{(7 * n) % 10}") for n in range(10)])
+    persistent = QPersistentModelIndex(model.index(model.row_of("1.2.3.3") or 0, 0))
+    model.sort(1, Qt.SortOrder.AscendingOrder)
+    names = [model.index(r, 1).data() for r in range(10)]
+    assert names == sorted(names)
+    assert model.step(persistent.row()).sop_instance_uid == "1.2.3.3"
+
+
+def test_a_changed_sort_key_moves_the_row() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in range(5)])
+    model.sort(1, Qt.SortOrder.AscendingOrder)  # by patient name
+    model.apply([step(0, patient_name="Zz^Last")])
+    assert model.step(4).sop_instance_uid == "1.2.3.0"
+
+
+def test_elapsed_column_runs_for_open_steps_and_shows_the_end_for_closed() -> None:
+    model = StepTableModel()
+    ended = BASE + dt.timedelta(hours=2)
+    model.reset([step(1), step(2, status=COMPLETED, end=ended)])
+    model.tick(BASE + dt.timedelta(minutes=1, seconds=30, hours=1))
+    column = [c[0] for c in COLUMNS].index("Ended / elapsed")
+    open_row, closed_row = model.row_of("1.2.3.1"), model.row_of("1.2.3.2")
+    assert model.index(open_row or 0, column).data() == "running 1:00:30"
+    assert model.index(closed_row or 0, column).data() == "2026-11-21 10:00:00"
+
+
+def test_filter_by_text_status_direction_and_date() -> None:
+    model = StepTableModel()
+    model.reset(
+        [step(n, status=[IN_PROGRESS, COMPLETED, DISCONTINUED][n % 3]) for n in range(30)]
+    )
+    proxy = StepFilterProxy(model)
+    proxy.set_filter(StepFilter(text="p00007"))
+    assert uids(proxy) == ["1.2.3.7"]
+    proxy.set_filter(StepFilter(status=COMPLETED, direction=SENT))
+    assert all(
+        model.step(proxy.mapToSource(proxy.index(r, 0)).row()).status == COMPLETED
+        and model.step(proxy.mapToSource(proxy.index(r, 0)).row()).direction == SENT
+        for r in range(proxy.rowCount())
+    )
+    assert proxy.rowCount() == len([n for n in range(30) if n % 3 == 1 and n % 2 == 0])
+    proxy.set_filter(StepFilter(start_from=dt.date(2026, 11, 22)))
+    assert proxy.rowCount() == 0
+    proxy.set_filter(StepFilter())
+    assert proxy.rowCount() == 30
+
+
+def test_ten_thousand_steps_load_sort_and_filter() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in range(10_000)])
+    proxy = StepFilterProxy(model)
+    assert proxy.rowCount() == 10_000
+    assert uids(proxy)[:2] == ["1.2.3.9999", "1.2.3.9998"]
+    proxy.set_filter(StepFilter(text="Patient^0123"))
+    assert sorted(uids(proxy)) == sorted(f"1.2.3.{n}" for n in range(1230, 1240))
+    proxy.sort(2, Qt.SortOrder.AscendingOrder)
+    assert uids(proxy) == [f"1.2.3.{n}" for n in range(1230, 1240)]
+
+
+def test_bridge_batches_events_from_other_threads(qtbot) -> None:  # type: ignore[no-untyped-def]
+    hub = EventHub()
+    bridge = EventBridge(hub)
+    batches: list[list[StepSummary]] = []
+    traffic: list[list[Traffic]] = []
+    bridge.steps_changed.connect(batches.append)
+    bridge.traffic.connect(traffic.append)
+
+    def publish() -> None:
+        for n in range(500):
+            hub.publish(StepChanged(step(n % 50, image_count=n)))
+        hub.publish(Traffic(BASE, "in", "MOD@127.0.0.1:1", "N-SET", "0x0000"))
+
+    worker = threading.Thread(target=publish)
+    worker.start()
+    worker.join(10)
+    qtbot.waitUntil(lambda: bool(traffic), timeout=5000)
+    delivered = [s for batch in batches for s in batch]
+    assert len(batches) < 50  # batched, not one signal per event
+    latest = {s.sop_instance_uid: s.image_count for s in delivered}
+    assert latest == {f"1.2.3.{n}": 450 + n for n in range(50)}  # last state of each step
+    bridge.close()
+    hub.publish(StepChanged(step(1)))
+    bridge.drain()
+    assert sum(len(b) for b in batches) == len(delivered)
+
+
+def test_traffic_model_is_capped_and_passes_model_tester(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = TrafficModel(cap=100)
+    model.append([Traffic(BASE, "in", "A@h:1", "C-ECHO", f"{n}") for n in range(70)])
+    model.append([Traffic(BASE, "out", "A@h:1", "C-ECHO", f"{n}") for n in range(70, 150)])
+    assert model.rowCount() == 100
+    assert model.index(0, 4).data() == "50"
+    assert model.index(99, 4).data() == "149"
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_model_signals_do_not_leak_references_to_none_or_true(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """PySide6 6.12.0 on CPython 3.11 drops a reference per call until CPython aborts."""
+    model = StepTableModel()
+    hub = EventHub()
+    bridge = EventBridge(hub)
+    model.reset([step(n) for n in range(10)])
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for n in range(300):
+        model.apply([step(1000 + n)])
+        model.reset([step(k) for k in range(5)])
+        bridge.steps_changed.emit([])
+    bridge.close()
+    assert sys.getrefcount(None) - none_before < 100
+    assert sys.getrefcount(True) - true_before < 100
