@@ -22,6 +22,7 @@ from mppsconsole.core.errors import ConfigError, InputError, UserError
 from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.nodes import destination
 from mppsconsole.core.settings import Node, Settings, valid_ae_title
+from mppsconsole.core.step import RECEIVED, SENT
 from mppsconsole.core.worklist import WorklistItem, build_item
 from mppsconsole.core.worklist_file import parse_worklist_file
 from mppsconsole.store import instances, steps, worklist
@@ -217,8 +218,9 @@ def cmd_steps_list(args: argparse.Namespace, locations: paths.Locations) -> int:
 def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
     settings = app.load(locations)
     with app.open_store(locations, settings) as db, db.reading() as conn:
-        stored = steps.get(conn, args.uid)
-        history = steps.messages(conn, args.uid)
+        stored = steps.get(conn, args.uid, args.direction)
+        direction = stored.summary.direction if stored else args.direction
+        history = steps.messages(conn, args.uid, direction)
         linked = instances.for_step(conn, args.uid)
     if stored is None:
         raise InputError(f"no procedure step {args.uid}")
@@ -559,6 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     sl.set_defaults(handler=cmd_steps_list)
     ss = st_sub.add_parser("show", parents=[common], help="one step with its history")
     ss.add_argument("uid")
+    ss.add_argument(
+        "--direction",
+        choices=(RECEIVED, SENT),
+        help="when this console both sent and received the step (default: received)",
+    )
     ss.add_argument("--json", action="store_true")
     ss.set_defaults(handler=cmd_steps_show)
     return parser

@@ -80,6 +80,7 @@ class DetailPane(QWidget):
         super().__init__(parent)
         self._db = db
         self._uid: str | None = None
+        self._direction = ""
         self._history: list[steps.Message] = []
         self._export: dict[str, object] = {}
 
@@ -132,8 +133,13 @@ class DetailPane(QWidget):
     def uid(self) -> str | None:
         return self._uid
 
+    @property
+    def direction(self) -> str:
+        return self._direction
+
     def show_step(self, step: StepSummary | None) -> None:
         self._uid = step.sop_instance_uid if step else None
+        self._direction = step.direction if step else ""
         self.copy_button.setEnabled(step is not None)
         self.export_button.setEnabled(step is not None)
         if step is None:
@@ -150,8 +156,8 @@ class DetailPane(QWidget):
         if self._uid is None:
             return
         with self._db.reading() as conn:
-            stored = steps.get(conn, self._uid)
-            self._history = steps.messages(conn, self._uid)
+            stored = steps.get(conn, self._uid, self._direction)
+            self._history = steps.messages(conn, self._uid, self._direction)
             linked = instances.for_step(conn, self._uid)
         if stored is None:
             self.show_step(None)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from mppsconsole.core import mpps
 from mppsconsole.core.errors import InputError
 from mppsconsole.core.events import EventHub, Traffic
-from mppsconsole.core.settings import Node, Settings, save_settings
+from mppsconsole.core.settings import SELF_NODE, Node, Settings, save_settings
 from mppsconsole.core.step import SENT, StepSummary
 from mppsconsole.core.worklist import WorklistItem
 from mppsconsole.gui.bridge import EventBridge
@@ -244,8 +244,8 @@ class MainWindow(QMainWindow):
 
     def _on_steps_changed(self, changed: list[StepSummary]) -> None:
         self.model.apply(changed)
-        uid = self.detail.uid
-        if uid is not None and any(s.sop_instance_uid == uid for s in changed):
+        shown = (self.detail.uid, self.detail.direction)
+        if any((s.sop_instance_uid, s.direction) == shown for s in changed):
             self.detail.reload()
             self._update_actions()
         self.worklist.reload()
@@ -290,9 +290,18 @@ class MainWindow(QMainWindow):
     def _station(self) -> Workstation:
         return Workstation.from_settings(self.settings)
 
+    def resolve_node(self, name: str) -> Node | None:
+        """A node by name; "self" follows the port the embedded SCP actually listens on."""
+        node = self.settings.node(name)
+        address = self.ctx.scp.address
+        configured = any(n.name == SELF_NODE for n in self.settings.nodes)
+        if node is not None and name == SELF_NODE and address is not None and not configured:
+            node = dataclasses.replace(node, port=address[1])
+        return node
+
     def _node(self, kind: str) -> Node:
         name = getattr(self.settings, f"{kind}_destination")
-        node = self.settings.node(name)
+        node = self.resolve_node(name)
         if node is None:
             raise InputError(self.tr("no node named {0} for {1}").format(name, kind))
         return node
@@ -472,7 +481,7 @@ class MainWindow(QMainWindow):
             )
             if not ok:
                 return
-        node = self.settings.node(name)
+        node = self.resolve_node(name)
         if node is None:
             return
         ae = self.settings.ae_title
@@ -510,7 +519,7 @@ class MainWindow(QMainWindow):
             if task.label == "start":
                 self.tabs.setCurrentIndex(0)
                 self.model.apply([result])
-                self.steps_panel.select(result.sop_instance_uid)
+                self.steps_panel.select(result.sop_instance_uid, result.direction)
         elif task.label == "echo":
             node, seconds = result
             text = self.tr("Echo {0}: success ({1:.0f} ms)").format(node.name, seconds * 1000)

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush
 
 from mppsconsole.core.mpps import IN_PROGRESS
-from mppsconsole.core.step import StepSummary
+from mppsconsole.core.step import RECEIVED, SENT, StepSummary
 from mppsconsole.gui.icons import STATUS_COLOURS, status_icon
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -66,15 +66,20 @@ _SORT_KEYS: dict[int, Any] = {
 }
 
 
+def _key(step: StepSummary) -> tuple[str, str]:
+    """A row's identity: the same UID may be both sent and received by this console."""
+    return step.sop_instance_uid, step.direction
+
+
 def _sort_key(column: int) -> Any:
     """Key for ``column``: typed where it matters, case-folded text otherwise, UID last."""
     special = _SORT_KEYS.get(column)
     if special is not None:
-        return lambda s: (special(s), s.sop_instance_uid)
+        return lambda s: (special(s), *_key(s))
     if column == ENDED_COLUMN:
-        return lambda s: (s.end.isoformat() if s.end else "", s.sop_instance_uid)
+        return lambda s: (s.end.isoformat() if s.end else "", *_key(s))
     getter = COLUMNS[column][1]
-    return lambda s: (getter(s).casefold(), s.sop_instance_uid)
+    return lambda s: (getter(s).casefold(), *_key(s))
 
 
 class StepTableModel(QAbstractTableModel):
@@ -85,7 +90,7 @@ class StepTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._steps: list[StepSummary] = []
-        self._row_of: dict[str, int] = {}
+        self._row_of: dict[tuple[str, str], int] = {}
         self._row_of_stale = False  # rebuilt lazily: inserts shift every later row
         self._now = dt.datetime.now().astimezone()
         self._sort_column = 7  # Started
@@ -131,7 +136,7 @@ class StepTableModel(QAbstractTableModel):
         self._descending = order == Qt.SortOrder.DescendingOrder
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
-        uids = [self._steps[i.row()].sop_instance_uid for i in before]
+        uids = [_key(self._steps[i.row()]) for i in before]
         self._steps.sort(key=_sort_key(column), reverse=self._descending)
         self._reindex()
         rows = self._row_of
@@ -143,10 +148,10 @@ class StepTableModel(QAbstractTableModel):
     # -- updates -------------------------------------------------------------
 
     def _reindex(self) -> None:
-        self._row_of = {s.sop_instance_uid: i for i, s in enumerate(self._steps)}
+        self._row_of = {_key(s): i for i, s in enumerate(self._steps)}
         self._row_of_stale = False
 
-    def _rows(self) -> dict[str, int]:
+    def _rows(self) -> dict[tuple[str, str], int]:
         if self._row_of_stale:
             self._reindex()
         return self._row_of
@@ -176,13 +181,13 @@ class StepTableModel(QAbstractTableModel):
     def apply(self, changed: Sequence[StepSummary]) -> None:
         """Update known steps in place (moving them if their sort key changed), insert new ones."""
         key = _sort_key(self._sort_column)
-        touched: list[str] = []
+        touched: list[tuple[str, str]] = []
         for step in changed:
-            known = step.sop_instance_uid in self._row_of
-            row = self._rows()[step.sop_instance_uid] if known else None
+            known = _key(step) in self._row_of
+            row = self._rows()[_key(step)] if known else None
             if row is not None and key(self._steps[row]) == key(step):
                 self._steps[row] = step
-                touched.append(step.sop_instance_uid)
+                touched.append(_key(step))
                 continue
             if row is not None:
                 self.beginRemoveRows(QModelIndex(), row, row)
@@ -192,7 +197,7 @@ class StepTableModel(QAbstractTableModel):
             position = self._position(step)
             self.beginInsertRows(QModelIndex(), position, position)
             self._steps.insert(position, step)
-            self._row_of[step.sop_instance_uid] = position  # membership; row fixed lazily
+            self._row_of[_key(step)] = position  # membership; row fixed lazily
             self._row_of_stale = True
             self.endInsertRows()
         if touched:
@@ -215,8 +220,13 @@ class StepTableModel(QAbstractTableModel):
     def step(self, row: int) -> StepSummary:
         return self._steps[row]
 
-    def row_of(self, uid: str) -> int | None:
-        return self._rows().get(uid)
+    def row_of(self, uid: str, direction: str | None = None) -> int | None:
+        """Row of step ``uid`` (as received, else as sent, unless ``direction`` says)."""
+        rows = self._rows()
+        for way in (direction,) if direction else (RECEIVED, SENT):
+            if (uid, way) in rows:
+                return rows[(uid, way)]
+        return None
 
     @property
     def sort_column(self) -> int:

@@ -119,9 +119,9 @@ class StepsPanel(QWidget):
         step = rows[0].data(STEP_ROLE)
         return step if isinstance(step, StepSummary) else None
 
-    def select(self, uid: str) -> bool:
+    def select(self, uid: str, direction: str | None = None) -> bool:
         """Select the row of step ``uid`` if it is shown; True when selected."""
-        row = self.model.row_of(uid)
+        row = self.model.row_of(uid, direction)
         if row is None:
             return False
         index = self.proxy.mapFromSource(self.model.index(row, 0))

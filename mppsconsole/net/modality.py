@@ -158,8 +158,8 @@ def start_step(
 
 def _open_step(db: Database, uid: str) -> tuple[steps.StoredStep, Dataset]:
     with db.reading() as conn:
-        stored = steps.get(conn, uid)
-    if stored is None or stored.summary.direction != SENT:
+        stored = steps.get(conn, uid, SENT)
+    if stored is None:
         raise InputError(f"no procedure step {uid} sent from this console")
     if stored.summary.status in mpps.FINAL_STATUSES:
         raise InputError(f"procedure step {uid} is already {stored.summary.status}")

@@ -149,7 +149,7 @@ class MppsScp:
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
         refused: ServiceError | None = None
         with self.ctx.db.transaction() as conn:
-            stored = steps.get(conn, uid)
+            stored = steps.get(conn, uid, RECEIVED)
             try:
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
@@ -199,7 +199,7 @@ class MppsScp:
         request = cast(N_GET, event.request)
         uid = str(request.RequestedSOPInstanceUID)
         with self.ctx.db.reading() as conn:
-            stored = steps.get(conn, uid)
+            stored = steps.get(conn, uid, RECEIVED)
         if stored is None:
             unknown = ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
             return self._refuse(uid, peer, "N-GET", unknown, None), None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from pydicom import uid
 from pynetdicom import AE, AllStoragePresentationContexts, evt
+from pynetdicom.association import Association
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityPerformedProcedureStep,
@@ -18,6 +23,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from mppsconsole.core.errors import UserError
+from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
@@ -54,41 +60,54 @@ COMMAND_TRANSFER_SYNTAXES = [
     uid.ExplicitVRBigEndian,
 ]
 MAX_ASSOCIATIONS = 64
-
-
-def _on_accepted(event: Event) -> None:
-    guard_responses(event.assoc)
-    log.info("Association accepted from %s", Peer.of(event))
-
-
-def _log_rejected(event: Event) -> None:
-    primitive = event.assoc.acceptor.primitive
-    called = (
-        event.assoc.requestor.primitive.called_ae_title if event.assoc.requestor.primitive else ""
-    )
-    reason = getattr(primitive, "reason_str", "") if primitive else ""
-    log.warning("Association rejected from %s (called AE %s): %s", Peer.of(event), called, reason)
-
-
-def _log_released(event: Event) -> None:
-    log.info("Association released by %s", Peer.of(event))
-
-
-def _log_aborted(event: Event) -> None:
-    log.warning("Association aborted with %s", Peer.of(event))
+#: How long :meth:`DepartmentServer.stop` lets connected peers take an A-ABORT.
+STOP_GRACE_S = 1.0
 
 
 class DepartmentServer:
     """Verification, MPPS, worklist, storage and storage commitment SCPs on one port."""
 
-    def __init__(self, db: Database, settings: Settings, images_dir: Path) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        images_dir: Path,
+        events: EventHub | None = None,
+    ) -> None:
         self.settings = settings
-        context = ScpContext(db=db, settings=settings, images_dir=images_dir)
+        self.events = events or EventHub()
+        context = ScpContext(db=db, settings=settings, images_dir=images_dir, events=self.events)
+        self.ctx = context
         self.mpps = MppsScp(context)
         self.worklist = WorklistScp(context)
         self.storage = StorageScp(context)
         self.commitment = CommitmentScp(context)
         self._server: ThreadedAssociationServer | None = None
+
+    def _on_accepted(self, event: Event) -> None:
+        guard_responses(event.assoc)
+        peer = Peer.of(event)
+        log.info("Association accepted from %s", peer)
+        self.ctx.traffic(peer, "ASSOCIATE", "accepted")
+
+    def _on_rejected(self, event: Event) -> None:
+        primitive = event.assoc.acceptor.primitive
+        requested = event.assoc.requestor.primitive
+        called = requested.called_ae_title if requested else ""
+        reason = getattr(primitive, "reason_str", "") if primitive else ""
+        peer = Peer.of(event)
+        log.warning("Association rejected from %s (called AE %s): %s", peer, called, reason)
+        self.ctx.traffic(peer, "ASSOCIATE", f"rejected: {reason}", f"called AE {called}")
+
+    def _on_released(self, event: Event) -> None:
+        peer = Peer.of(event)
+        log.info("Association released by %s", peer)
+        self.ctx.traffic(peer, "RELEASE", "released")
+
+    def _on_aborted(self, event: Event) -> None:
+        peer = Peer.of(event)
+        log.warning("Association aborted with %s", peer)
+        self.ctx.traffic(peer, "ABORT", "aborted")
 
     def _application_entity(self) -> AE:
         ae = AE(ae_title=self.settings.ae_title)
@@ -114,10 +133,10 @@ class DepartmentServer:
         address = (host or self.settings.bind_address, self.settings.port if port is None else port)
         handlers: list[Any] = [
             NODELAY_HANDLER,
-            (evt.EVT_ACCEPTED, _on_accepted),
-            (evt.EVT_REJECTED, _log_rejected),
-            (evt.EVT_RELEASED, _log_released),
-            (evt.EVT_ABORTED, _log_aborted),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
+            (evt.EVT_RELEASED, self._on_released),
+            (evt.EVT_ABORTED, self._on_aborted),
             (evt.EVT_N_CREATE, self.mpps.on_create),
             (evt.EVT_N_SET, self.mpps.on_set),
             (evt.EVT_N_GET, self.mpps.on_get),
@@ -144,7 +163,40 @@ class DepartmentServer:
         return str(bound[0]), int(bound[1])
 
     def stop(self) -> None:
+        """Stop listening and end every association, so that the process can exit."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server = None
+            server, self._server = self._server, None
+            server.shutdown()
+            _end_associations(server.active_associations, STOP_GRACE_S)
             log.info("SCP stopped")
+
+
+def _end_associations(associations: Sequence[Association], grace: float) -> None:
+    """Abort established associations, then close whatever connection is still open.
+
+    pynetdicom's DUL threads are not daemons, and ``server.shutdown()`` leaves
+    connected peers alone: a peer that never sends an A-ASSOCIATE-RQ holds the
+    process for the ACSE timeout (30 s), an idle association for the network
+    timeout (60 s), and a peer that stopped in the middle of a PDU forever (the
+    read blocks). SIGTERM must stop ``serve`` promptly (DESIGN.md §4).
+    """
+    for assoc in associations:
+        if assoc.is_established:
+            assoc.abort(block=False)  # the peer hears why the association ends
+    deadline = time.monotonic() + grace
+    for assoc in associations:
+        assoc.dul.join(max(0.0, deadline - time.monotonic()))
+    stuck = [assoc for assoc in associations if assoc.dul.is_alive()]
+    for assoc in stuck:
+        raw = getattr(assoc.dul.socket, "socket", None)
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; the DUL goes idle
+    deadline = time.monotonic() + grace
+    for assoc in stuck:
+        while assoc.dul.is_alive() and not assoc.dul.stop_dul() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if assoc.dul.is_alive():
+            log.warning(
+                "Association with %s:%s did not end", assoc.requestor.address, assoc.requestor.port
+            )

@@ -14,7 +14,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: steps, their message history, worklist, received instances
     """
     CREATE TABLE steps (
-        sop_instance_uid TEXT PRIMARY KEY,
+        sop_instance_uid TEXT NOT NULL,
         direction TEXT NOT NULL,
         status TEXT NOT NULL,
         patient_name TEXT NOT NULL DEFAULT '',
@@ -32,7 +32,9 @@ MIGRATIONS: tuple[str, ...] = (
         peer TEXT NOT NULL DEFAULT '',
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
-        dataset TEXT NOT NULL
+        dataset TEXT NOT NULL,
+        -- the console may both send a step (modality) and receive it (its own SCP)
+        PRIMARY KEY (sop_instance_uid, direction)
     );
     CREATE INDEX steps_study ON steps (study_instance_uid);
     CREATE INDEX steps_updated ON steps (updated_at);

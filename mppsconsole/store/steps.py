@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
-from mppsconsole.core.step import StepSummary
+from mppsconsole.core.step import RECEIVED, StepSummary
 
 _COLUMNS = (
     "sop_instance_uid",
@@ -67,17 +67,24 @@ def _summary(row: sqlite3.Row) -> StepSummary:
     return StepSummary(**values)
 
 
-def exists(conn: sqlite3.Connection, uid: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM steps WHERE sop_instance_uid = ?", (uid,)).fetchone()
-        is not None
-    )
-
-
-def get(conn: sqlite3.Connection, uid: str) -> StoredStep | None:
+def exists(conn: sqlite3.Connection, uid: str, direction: str = RECEIVED) -> bool:
     row = conn.execute(
-        f"SELECT {_SELECT}, dataset, peer FROM steps WHERE sop_instance_uid = ?", (uid,)
+        "SELECT 1 FROM steps WHERE sop_instance_uid = ? AND direction = ?", (uid, direction)
     ).fetchone()
+    return row is not None
+
+
+def get(conn: sqlite3.Connection, uid: str, direction: str | None = None) -> StoredStep | None:
+    """The step ``uid`` as received or as sent; without ``direction`` the received one first.
+
+    Both exist when the console's modality side sends to its own SCP.
+    """
+    sql = f"SELECT {_SELECT}, dataset, peer FROM steps WHERE sop_instance_uid = ?"
+    params: tuple[str, ...] = (uid,)
+    if direction is not None:
+        sql += " AND direction = ?"
+        params += (direction,)
+    row = conn.execute(sql + " ORDER BY direction = 'sent'", params).fetchone()
     if row is None:
         return None
     values = dict(row)
@@ -97,7 +104,7 @@ def save(
     conn.execute(
         f"INSERT INTO steps ({columns}, peer, created_at, updated_at, dataset) "
         f"VALUES ({', '.join('?' * len(_COLUMNS))}, ?, ?, ?, ?) "
-        f"ON CONFLICT (sop_instance_uid) DO UPDATE SET {updates}, "
+        f"ON CONFLICT (sop_instance_uid, direction) DO UPDATE SET {updates}, "
         "updated_at = excluded.updated_at, dataset = excluded.dataset",
         (*values, peer, now.isoformat(), now.isoformat(), dataset_json),
     )
@@ -121,13 +128,17 @@ def add_message(conn: sqlite3.Connection, message: Message) -> None:
     )
 
 
-def messages(conn: sqlite3.Connection, uid: str) -> list[Message]:
-    rows = conn.execute(
+def messages(conn: sqlite3.Connection, uid: str, direction: str | None = None) -> list[Message]:
+    """Messages about step ``uid`` in the order exchanged (one direction, or both)."""
+    sql = (
         "SELECT sop_instance_uid, time, direction, command, calling_ae, peer, status, "
-        "error_comment, dataset AS dataset_json FROM step_messages "
-        "WHERE sop_instance_uid = ? ORDER BY id",
-        (uid,),
-    ).fetchall()
+        "error_comment, dataset AS dataset_json FROM step_messages WHERE sop_instance_uid = ?"
+    )
+    params: tuple[str, ...] = (uid,)
+    if direction is not None:
+        sql += " AND direction = ?"
+        params += (direction,)
+    rows = conn.execute(sql + " ORDER BY id", params).fetchall()
     return [Message(**{**dict(r), "time": dt.datetime.fromisoformat(r["time"])}) for r in rows]
 
 
@@ -143,10 +154,10 @@ def list_steps(conn: sqlite3.Connection, status: str | None = None) -> list[Step
 
 
 def latest_for_study(conn: sqlite3.Connection, study_uid: str) -> str | None:
-    """The step most recently created for a study (to link instances that arrive)."""
+    """The received step most recently created for a study (to link instances that arrive)."""
     row = conn.execute(
         "SELECT sop_instance_uid FROM steps WHERE study_instance_uid = ? "
-        "ORDER BY created_at DESC LIMIT 1",
+        "AND direction = 'received' ORDER BY created_at DESC LIMIT 1",
         (study_uid,),
     ).fetchone()
     return row[0] if row else None

@@ -106,3 +106,42 @@ def set_status_for_references(
             continue
         moved += cursor.rowcount
     return moved
+
+
+#: Columns a user edit may change: not the source (local stays local) and not the status,
+#: which belongs to the procedure steps (an edit must not undo a step that just arrived).
+_EDITABLE = tuple(f for f in _FIELDS if f not in ("source", "status"))
+
+
+def update(conn: sqlite3.Connection, item_id: int, item: WorklistItem) -> bool:
+    """Overwrite the local item ``item_id`` with the user's edit; False when it is gone.
+
+    Cached items (another node's orders) are never edited: a re-query would
+    silently undo the change. A clash with another item's study and step ID is
+    an InputError, like a duplicate in :func:`add_many`.
+    """
+    values = [getattr(item, f) for f in _EDITABLE]
+    values[_EDITABLE.index("scheduled_start")] = item.scheduled_start.isoformat()
+    try:
+        cursor = conn.execute(
+            f"UPDATE worklist_items SET {', '.join(f'{f} = ?' for f in _EDITABLE)} "
+            "WHERE id = ? AND source = 'local'",
+            [*values, item_id],
+        )
+    except sqlite3.IntegrityError:
+        raise InputError(
+            f"duplicate worklist item: study {item.study_instance_uid}, "
+            f"scheduled step {item.scheduled_step_id}"
+        ) from None
+    return cursor.rowcount > 0
+
+
+def delete(conn: sqlite3.Connection, item_ids: Iterable[int]) -> int:
+    """Remove local items by id; the number removed (cached items are left alone)."""
+    removed = 0
+    for item_id in item_ids:
+        cursor = conn.execute(
+            "DELETE FROM worklist_items WHERE id = ? AND source = 'local'", (item_id,)
+        )
+        removed += cursor.rowcount
+    return removed

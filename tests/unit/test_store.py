@@ -241,14 +241,13 @@ def test_step_json_has_the_contract_fields(db: Database) -> None:
     assert dt.datetime.fromisoformat(data["start"]) == summary().start
 
 
-def test_saving_again_updates_the_step_but_keeps_direction(db: Database) -> None:
+def test_saving_again_updates_the_step_and_keeps_its_creation_time(db: Database) -> None:
     uid = summary().sop_instance_uid
     later = NOW + dt.timedelta(minutes=30)
     with db.transaction() as conn:
         steps.save(conn, summary(), "{}", "peer", NOW)
     completed = summary(
         status="COMPLETED",
-        direction=SENT,
         end=dt.datetime(2026, 11, 21, 10, 50),
         series_count=1,
         image_count=3,
@@ -262,9 +261,27 @@ def test_saving_again_updates_the_step_but_keeps_direction(db: Database) -> None
         ).fetchone()[0]
         assert len(steps.list_steps(conn)) == 1
     assert stored is not None
-    assert stored.summary == dataclasses.replace(completed, direction=RECEIVED, updated_at=later)
+    assert stored.summary == dataclasses.replace(completed, updated_at=later)
     assert stored.dataset_json == '{"done": true}'
     assert created == NOW.isoformat()
+
+
+def test_the_same_step_sent_and_received_is_kept_twice(db: Database) -> None:
+    """The console's modality side may send a step to its own SCP: two records, one UID."""
+    uid = summary().sop_instance_uid
+    with db.transaction() as conn:
+        steps.save(conn, summary(direction=RECEIVED), '{"as": "received"}', "peer", NOW)
+        steps.save(conn, summary(direction=SENT, status="COMPLETED"), '{"as": "sent"}', "p", NOW)
+    with db.reading() as conn:
+        received = steps.get(conn, uid, RECEIVED)
+        sent = steps.get(conn, uid, SENT)
+        preferred = steps.get(conn, uid)
+        listed = steps.list_steps(conn)
+        assert steps.exists(conn, uid, SENT) and steps.exists(conn, uid)
+    assert received is not None and received.dataset_json == '{"as": "received"}'
+    assert sent is not None and sent.summary.status == "COMPLETED"
+    assert preferred == received
+    assert sorted(s.direction for s in listed) == [RECEIVED, SENT]
 
 
 def test_list_steps_newest_start_first_and_by_status(db: Database) -> None:
