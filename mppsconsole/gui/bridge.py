@@ -63,12 +63,13 @@ class EventBridge(QObject):
             batch, self._pending = self._pending, []
         if not batch:
             return
-        latest: dict[str, StepSummary] = {}
+        latest: dict[tuple[str, str], StepSummary] = {}
         stored: list[InstanceStored] = []
         lines: list[Traffic] = []
         for event in batch:
             if isinstance(event, StepChanged):
-                latest[event.summary.sop_instance_uid] = event.summary
+                summary = event.summary
+                latest[(summary.sop_instance_uid, summary.direction)] = summary
             elif isinstance(event, InstanceStored):
                 stored.append(event)
             else:

@@ -179,29 +179,38 @@ class StepTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def apply(self, changed: Sequence[StepSummary]) -> None:
-        """Update known steps in place (moving them if their sort key changed), insert new ones."""
+        """Update known steps (moving rows whose sort key changed), insert new ones in order.
+
+        Moves go through beginMoveRows so persistent indexes, hence the view's
+        selection, follow the step.
+        """
         key = _sort_key(self._sort_column)
         touched: list[tuple[str, str]] = []
         for step in changed:
-            known = _key(step) in self._row_of
-            row = self._rows()[_key(step)] if known else None
-            if row is not None and key(self._steps[row]) == key(step):
+            if _key(step) not in self._row_of:
+                position = self._position(step)
+                self.beginInsertRows(QModelIndex(), position, position)
+                self._steps.insert(position, step)
+                self._row_of[_key(step)] = position  # membership; rows fixed lazily
+                self._row_of_stale = True
+                self.endInsertRows()
+                continue
+            row = self._rows()[_key(step)]
+            target = self._position(step)  # counted with the old row still in place
+            if row < target:
+                target -= 1
+            destination = target if target <= row else target + 1
+            if key(self._steps[row]) == key(step) or destination in (row, row + 1):
                 self._steps[row] = step
                 touched.append(_key(step))
                 continue
-            if row is not None:
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del self._steps[row]
-                self._row_of_stale = True
-                self.endRemoveRows()
-            position = self._position(step)
-            self.beginInsertRows(QModelIndex(), position, position)
-            self._steps.insert(position, step)
-            self._row_of[_key(step)] = position  # membership; row fixed lazily
+            self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination)
+            del self._steps[row]
+            self._steps.insert(target, step)
             self._row_of_stale = True
-            self.endInsertRows()
+            self.endMoveRows()
         if touched:
-            rows = [self._rows()[uid] for uid in touched]
+            rows = [self._rows()[k] for k in touched]
             self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
 
     def tick(self, now: dt.datetime | None = None) -> None:

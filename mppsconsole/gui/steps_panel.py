@@ -86,8 +86,14 @@ class StepsPanel(QWidget):
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
+        self.proxy.modelReset.connect(self._show_sort_order)
         self.proxy.layoutChanged.connect(self._update_count)
         self._update_count()
+
+    def _show_sort_order(self) -> None:
+        """A model reset clears the header's indicator; the model keeps its order."""
+        header = self.table.horizontalHeader()
+        header.setSortIndicator(self.model.sort_column, self.model.sort_order)
 
     def current_filter(self) -> StepFilter:
         days = self.period.currentData()

@@ -16,6 +16,7 @@ from typing import Any
 
 from pynetdicom import AE
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
 from mppsconsole.core.errors import PeerError
@@ -61,10 +62,30 @@ def _describe_connect_error(text: str) -> str:
     return text
 
 
+def _unreported_rejection(assoc: Association) -> A_ASSOCIATE | None:
+    """An A-ASSOCIATE-RJ that pynetdicom received but reported as an abort.
+
+    pynetdicom 3.0.4's requestor waits for the connection, then checks that the
+    socket is still connected before reading the answer. A peer that rejects at
+    once and closes (DCMTK with TCP_NODELAY: about one time in six) has already
+    been handled by the DUL thread by then: the socket is closed, the requestor
+    takes that for a failed connection and aborts, and the rejection is left
+    unread in the DUL's queue. Users must still hear "rejected" and why.
+    """
+    pending = assoc.dul.to_user_queue
+    with pending.mutex:
+        queued = list(pending.queue)
+    for primitive in queued:
+        if isinstance(primitive, A_ASSOCIATE) and primitive.result in (0x01, 0x02):
+            return primitive
+    return None
+
+
 def _failure(assoc: Association, node: Node) -> PeerError:
     where = f"{node.ae_title}@{node.host}:{node.port}"
-    if assoc.is_rejected:
-        primitive = assoc.acceptor.primitive
+    late_rejection = None if assoc.is_rejected else _unreported_rejection(assoc)
+    if assoc.is_rejected or late_rejection is not None:
+        primitive = late_rejection or assoc.acceptor.primitive
         reason = getattr(primitive, "reason_str", "") or "no reason given"
         result = getattr(primitive, "result_str", "")
         return PeerError(

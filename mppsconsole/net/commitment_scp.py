@@ -17,6 +17,7 @@ from pynetdicom import AE, build_role
 from pynetdicom.association import Association
 from pynetdicom.dimse_messages import N_ACTION_RSP
 from pynetdicom.events import Event
+from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
 from mppsconsole.net.scp_context import Peer, ScpContext, now
@@ -39,6 +40,8 @@ ALL_COMMITTED = 1
 SOME_FAILED = 2
 #: Failure Reason for an instance the SCP classifies as not held (PS3.4 J.3.3.1).
 CLASS_INSTANCE_CONFLICT = 0x0119
+#: How often a report waiting on the requester's association looks for a release request.
+RELEASE_POLL_S = 0.005
 
 
 def event_report(conn_held: dict[str, instances.Instance], request: Dataset) -> tuple[int, Dataset]:
@@ -164,13 +167,9 @@ class CommitmentScp:
         self, assoc: Association, peer: Peer, event_type: int, report: Dataset
     ) -> None:
         try:
-            if assoc.is_established:
-                status, _ = assoc.send_n_event_report(
-                    report, event_type, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE
-                )
-                if status and status.Status == SUCCESS:
-                    log.info("N-EVENT-REPORT commitment to %s sent", peer)
-                    return
+            if assoc.is_established and _send_on_same_association(assoc, event_type, report):
+                log.info("N-EVENT-REPORT commitment to %s sent", peer)
+                return
             self._send_on_new_association(peer, event_type, report)
         except Exception:
             log.exception("N-EVENT-REPORT commitment to %s failed", peer)
@@ -209,3 +208,53 @@ class CommitmentScp:
             )
         finally:
             assoc.release()
+
+
+def _send_on_same_association(assoc: Association, event_type: int, report: Dataset) -> bool:
+    """True when the requester acknowledged the report on its own association."""
+    done = threading.Event()
+    threading.Thread(
+        target=_end_wait_on_release,
+        args=(assoc, done),
+        daemon=True,
+        name="commitment-release-watch",
+    ).start()
+    try:
+        status, _ = assoc.send_n_event_report(
+            report, event_type, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE
+        )
+    except RuntimeError:  # released between our check and the send
+        return False
+    finally:
+        done.set()
+    return bool(status) and status.Status == SUCCESS
+
+
+def _end_wait_on_release(assoc: Association, done: threading.Event) -> None:
+    """Let a release that crosses our report be answered, and stop waiting for its response.
+
+    A requester often releases right after the N-ACTION response. If its
+    A-RELEASE-RQ crosses our N-EVENT-REPORT, it ignores the report (it awaits
+    the release response, PS3.8), while pynetdicom's reactor stays paused for
+    as long as send_n_event_report waits for a response: the release would go
+    unanswered until a timeout aborts the association, and the report would be
+    late by as much. Here the reactor is resumed to answer the release, then the
+    wait ends with no response, so the report goes out on a new association.
+    """
+    paused_polls = 0
+    while not done.wait(RELEASE_POLL_S):
+        if not assoc.is_established:
+            assoc.dimse.msg_queue.put((None, None))  # ends the wait for a response
+            return
+        # Resume the reactor only once the sender has seen it paused (and sent the
+        # report), never while the sender still waits for the pause, and never
+        # with a response queued for the sender to take.
+        paused_polls = paused_polls + 1 if assoc._is_paused else 0
+        primitive = assoc.dul.peek_next_pdu()
+        if (
+            paused_polls >= 2
+            and isinstance(primitive, A_RELEASE)
+            and primitive.result is None
+            and assoc.dimse.msg_queue.empty()
+        ):
+            assoc._reactor_checkpoint.set()  # the reactor answers the release

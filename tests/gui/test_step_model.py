@@ -104,9 +104,7 @@ def test_elapsed_column_runs_for_open_steps_and_shows_the_end_for_closed() -> No
 
 def test_filter_by_text_status_direction_and_date() -> None:
     model = StepTableModel()
-    model.reset(
-        [step(n, status=[IN_PROGRESS, COMPLETED, DISCONTINUED][n % 3]) for n in range(30)]
-    )
+    model.reset([step(n, status=[IN_PROGRESS, COMPLETED, DISCONTINUED][n % 3]) for n in range(30)])
     proxy = StepFilterProxy(model)
     proxy.set_filter(StepFilter(text="p00007"))
     assert uids(proxy) == ["1.2.3.7"]
@@ -146,6 +144,9 @@ def test_bridge_batches_events_from_other_threads(qtbot) -> None:  # type: ignor
     def publish() -> None:
         for n in range(500):
             hub.publish(StepChanged(step(n % 50, image_count=n)))
+        # the same step as received by our SCP and as sent by our SCU: both must arrive
+        hub.publish(StepChanged(step(7, direction=RECEIVED, status=COMPLETED)))
+        hub.publish(StepChanged(step(7, direction=SENT, status=COMPLETED)))
         hub.publish(Traffic(BASE, "in", "MOD@127.0.0.1:1", "N-SET", "0x0000"))
 
     worker = threading.Thread(target=publish)
@@ -154,8 +155,11 @@ def test_bridge_batches_events_from_other_threads(qtbot) -> None:  # type: ignor
     qtbot.waitUntil(lambda: bool(traffic), timeout=5000)
     delivered = [s for batch in batches for s in batch]
     assert len(batches) < 50  # batched, not one signal per event
-    latest = {s.sop_instance_uid: s.image_count for s in delivered}
-    assert latest == {f"1.2.3.{n}": 450 + n for n in range(50)}  # last state of each step
+    latest = {(s.sop_instance_uid, s.direction): s for s in delivered}
+    assert {k: s.image_count for k, s in latest.items() if k[0] != "1.2.3.7"} == {
+        (f"1.2.3.{n}", RECEIVED if n % 2 else SENT): 450 + n for n in range(50) if n != 7
+    }  # the last state of each step
+    assert latest[("1.2.3.7", RECEIVED)].status == latest[("1.2.3.7", SENT)].status == COMPLETED
     bridge.close()
     hub.publish(StepChanged(step(1)))
     bridge.drain()
@@ -186,3 +190,21 @@ def test_model_signals_do_not_leak_references_to_none_or_true(qtbot) -> None:  #
     bridge.close()
     assert sys.getrefcount(None) - none_before < 100
     assert sys.getrefcount(True) - true_before < 100
+
+
+def test_a_moved_row_keeps_its_persistent_index() -> None:
+    """The view's selection survives a status change while sorted by status."""
+    model = StepTableModel()
+    model.reset([step(n) for n in range(6)])
+    model.sort(0, Qt.SortOrder.AscendingOrder)  # by status: all IN PROGRESS
+    row = model.row_of("1.2.3.2")
+    assert row is not None
+    persistent = QPersistentModelIndex(model.index(row, 3))
+    model.apply([step(2, status=COMPLETED)])
+    assert model.step(0).sop_instance_uid == "1.2.3.2"  # COMPLETED sorts first
+    assert persistent.isValid() and persistent.row() == 0 and persistent.column() == 3
+    model.apply([step(2, status=IN_PROGRESS)])
+    assert persistent.isValid()
+    assert model.step(persistent.row()).sop_instance_uid == "1.2.3.2"
+    statuses = [model.step(r).status for r in range(6)]
+    assert statuses == sorted(statuses)
