@@ -51,8 +51,8 @@ def _fill(widget: QTreeWidget, rows: tuple[AttributeRow, ...]) -> None:
 def _attribute_tree(parent: QWidget) -> QTreeWidget:
     widget = QTreeWidget(parent)
     widget.setHeaderLabels([parent.tr("Tag"), parent.tr("Keyword"), "VR", parent.tr("Value")])
-    widget.setColumnWidth(0, 110)
-    widget.setColumnWidth(1, 260)
+    widget.setColumnWidth(0, 150)
+    widget.setColumnWidth(1, 250)
     widget.setColumnWidth(2, 40)
     widget.setUniformRowHeights(True)
     return widget

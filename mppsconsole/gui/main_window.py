@@ -88,7 +88,8 @@ class MainWindow(QMainWindow):
         split.addWidget(self.steps_panel)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 1)
+        split.setSizes([1000, 420])
         self.split = split
         self.tabs = QTabWidget(self)
         self.tabs.addTab(split, self.tr("&Procedure steps"))

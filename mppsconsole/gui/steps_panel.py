@@ -63,15 +63,16 @@ class StepsPanel(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setSortingEnabled(True)
+        # The indicator first: enabling sorting sorts by it at once (section 0 by default).
         self.table.horizontalHeader().setSortIndicator(model.sort_column, model.sort_order)
+        self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setWordWrap(False)
-        for column, width in enumerate((120, 170, 90, 110, 70, 100, 190, 140, 140, 90, 80)):
+        for column, width in enumerate((115, 150, 80, 95, 65, 80, 150, 135, 135, 95, 70)):
             self.table.setColumnWidth(column, width)
 
         layout = QVBoxLayout(self)

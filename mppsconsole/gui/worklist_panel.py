@@ -84,10 +84,6 @@ _SCHEDULED_COLOUR = QColor("#8a5a00")  # amber: waiting for a modality
 _DATE_MODES = ("today", "range", "any")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("WorklistTableModel", text)
-
-
 def _headers() -> tuple[str, ...]:
     # Literal translate() calls, so that lupdate finds every header.
     return (
@@ -171,9 +167,9 @@ class WorklistTableModel(QAbstractTableModel):
         if role == ITEM_ROLE:
             return item
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tr("Requested procedure {0}, scheduled step {1}\nStudy {2}").format(
-                item.requested_procedure_id, item.scheduled_step_id, item.study_instance_uid
-            )
+            return QCoreApplication.translate(
+                "WorklistTableModel", "Requested procedure {0}, scheduled step {1}\nStudy {2}"
+            ).format(item.requested_procedure_id, item.scheduled_step_id, item.study_instance_uid)
         if column != STATUS_COLUMN:
             return None
         # The status is what a technologist scans for: icon (shape + colour), colour, and

@@ -208,3 +208,16 @@ def test_a_moved_row_keeps_its_persistent_index() -> None:
     assert model.step(persistent.row()).sop_instance_uid == "1.2.3.2"
     statuses = [model.step(r).status for r in range(6)]
     assert statuses == sorted(statuses)
+
+
+def test_the_table_starts_sorted_newest_first(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from mppsconsole.gui.steps_panel import StepsPanel
+
+    model = StepTableModel()
+    panel = StepsPanel(model)
+    qtbot.addWidget(panel)
+    model.reset([step(n) for n in (2, 9, 4)])
+    header = panel.table.horizontalHeader()
+    assert header.sortIndicatorSection() == 7 and model.sort_column == 7
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert [panel.proxy.index(r, 2).data() for r in range(3)] == ["P00009", "P00004", "P00002"]
