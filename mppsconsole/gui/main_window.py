@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
 
         self.runner = TaskRunner(self)
+        self._own_tasks: set[int] = set()  # panels report their own tasks
         self.model = StepTableModel(self)
         self.steps_panel = StepsPanel(self.model, self)
         self.detail = DetailPane(context.db, self)
@@ -310,6 +311,7 @@ class MainWindow(QMainWindow):
     def _run(self, label: str, what: str, work: Callable[[Task], Any]) -> Task:
         """Start ``work`` off the GUI thread; ``what`` names it to the user."""
         task = self.runner.run(label, work, what)
+        self._own_tasks.add(id(task))
         self.messages.info(self.tr("{0}…").format(what))
         self._update_actions()
         return task
@@ -323,11 +325,11 @@ class MainWindow(QMainWindow):
         except InputError as exc:
             self.messages.failure(self.tr("Start"), exc)
             return
-        accession = items[0].accession_number
+        chosen = list(items)
         self._run(
             "start",
-            self.tr("Start {0}").format(accession),
-            lambda task: modality.start_step(db, station, node, accession=accession, events=hub),
+            self.tr("Start {0}").format(chosen[0].accession_number or chosen[0].patient_name),
+            lambda task: modality.start_step(db, station, node, items=chosen, events=hub),
         )
 
     def start_unscheduled(self) -> None:
@@ -512,7 +514,16 @@ class MainWindow(QMainWindow):
             self.progress.deleteLater()
             self.progress = None
 
+    def _mine(self, task: Task) -> bool:
+        """True (once) for a task this window started; others report themselves."""
+        if id(task) in self._own_tasks:
+            self._own_tasks.discard(id(task))
+            return True
+        return False
+
     def _on_task_done(self, task: Task, result: Any) -> None:
+        if not self._mine(task):
+            return
         self._close_progress(task)
         what = task.what
         if isinstance(result, StepSummary):
@@ -539,11 +550,15 @@ class MainWindow(QMainWindow):
         self.detail.reload()
 
     def _on_task_failed(self, task: Task, error: BaseException) -> None:
+        if not self._mine(task):
+            return
         self._close_progress(task)
         self.messages.failure(task.what, error)
         self._update_actions()
 
     def _on_task_cancelled(self, task: Task) -> None:
+        if not self._mine(task):
+            return
         self._close_progress(task)
         self.messages.info(self.tr("{0}: cancelled").format(task.what))
         self._update_actions()
@@ -556,9 +571,10 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self.settings, self.runner, self.messages, self.settings.ae_title, self
         )
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        self.apply_settings(dialog.settings())
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()
+        if accepted:
+            self.apply_settings(dialog.settings())
 
     def apply_settings(self, new: Settings) -> None:
         """Save, and restart the SCP when its address or policy changed (no app restart)."""

@@ -120,17 +120,19 @@ def start_step(
     node: Node,
     *,
     accession: str | None = None,
+    items: Sequence[WorklistItem] | None = None,
     patient: Patient | None = None,
     modality: str | None = None,
     events: EventHub | None = None,
 ) -> StepSummary:
-    """N-CREATE IN PROGRESS for the items of ``accession``, or an unscheduled ``patient``."""
+    """N-CREATE IN PROGRESS for worklist ``items`` (or those of ``accession``), or an
+    unscheduled ``patient``; several items of one patient make the IHE group case.
+    """
     start = now().replace(microsecond=0)
     pps_id = _new_number("PPS")
-    if accession is not None:
-        ds = n_create_scheduled(
-            _items_for(db, accession), station.performer, pps_id=pps_id, start=start
-        )
+    if items or accession is not None:
+        chosen = list(items) if items else _items_for(db, accession or "")
+        ds = n_create_scheduled(chosen, station.performer, pps_id=pps_id, start=start)
     elif patient is not None and modality:
         ds = n_create_unscheduled(
             dataclasses.asdict(patient),
