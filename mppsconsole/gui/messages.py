@@ -18,28 +18,37 @@ log = logging.getLogger(__name__)
 STATUS_TIMEOUT_MS = 10_000
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("Messages", text)
-
-
 def hint_for(error: BaseException) -> str:
     """What the user should check, judged from the kind of failure."""
     text = str(error).lower()
     if isinstance(error, PeerError):
         if "refused" in text and "connect" in text:
-            return _t("Check the node's host and port, and that its DICOM service is running.")
+            return QCoreApplication.translate(
+                "Messages", "Check the node's host and port, and that its DICOM service is running."
+            )
         if "rejected" in text and "called ae" in text:
-            return _t("Check the called AE title configured for this node.")
+            return QCoreApplication.translate(
+                "Messages", "Check the called AE title configured for this node."
+            )
         if "rejected" in text and "calling ae" in text:
-            return _t("The peer does not know our AE title: ask its administrator to add it.")
+            return QCoreApplication.translate(
+                "Messages", "The peer does not know our AE title: ask its administrator to add it."
+            )
         if "no answer" in text or "timeout" in text or "no response" in text:
-            return _t("The peer did not answer in time: check the network and the peer's load.")
-        return _t("The peer refused the request: its error comment above says why.")
+            return QCoreApplication.translate(
+                "Messages",
+                "The peer did not answer in time: check the network and the peer's load.",
+            )
+        return QCoreApplication.translate(
+            "Messages", "The peer refused the request: its error comment above says why."
+        )
     if isinstance(error, ConfigError):
-        return _t("Correct the settings file at the line shown, or use the Settings dialog.")
+        return QCoreApplication.translate(
+            "Messages", "Correct the settings file at the line shown, or use the Settings dialog."
+        )
     if isinstance(error, InputError):
-        return _t("Correct the value shown and try again.")
-    return _t("Check the log file for details.")
+        return QCoreApplication.translate("Messages", "Correct the value shown and try again.")
+    return QCoreApplication.translate("Messages", "Check the log file for details.")
 
 
 class UserMessages(QObject):
@@ -62,10 +71,22 @@ class UserMessages(QObject):
         else:
             details = "".join(traceback.format_exception(error))
             log.error("%s failed with an internal error:\n%s", what, details)
-            body = _t("An internal error occurred; it has been logged.") + f"\n\n{error!r}"
+            body = (
+                QCoreApplication.translate(
+                    "Messages", "An internal error occurred; it has been logged."
+                )
+                + f"\n\n{error!r}"
+            )
             icon = QMessageBox.Icon.Critical
-        self._status_bar.showMessage(_t("{0} failed").format(what), STATUS_TIMEOUT_MS)
-        box = QMessageBox(icon, _t("{0} failed").format(what), body, parent=self._parent)
+        self._status_bar.showMessage(
+            QCoreApplication.translate("Messages", "{0} failed").format(what), STATUS_TIMEOUT_MS
+        )
+        box = QMessageBox(
+            icon,
+            QCoreApplication.translate("Messages", "{0} failed").format(what),
+            body,
+            parent=self._parent,
+        )
         if not isinstance(error, UserError):
             box.setDetailedText("".join(traceback.format_exception(error)))
         box.open()  # window-modal without blocking the event loop (the SCP keeps serving)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
@@ -24,10 +25,6 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("StepTableModel", text)
-
-
 def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
@@ -39,24 +36,33 @@ def _elapsed(step: StepSummary, now: dt.datetime) -> str:
         return ""
     start = step.start if step.start.tzinfo else step.start.astimezone()
     seconds = max(0, int((now - start).total_seconds()))
-    return _t("running {0}").format(
+    return QCoreApplication.translate("StepTableModel", "running {0}").format(
         f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     )
 
 
-COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("Status", lambda s: s.status),
-    ("Patient", lambda s: s.patient_name.replace("^", " ").strip()),
-    ("Patient ID", lambda s: s.patient_id),
-    ("Accession", lambda s: s.accession_number),
-    ("Modality", lambda s: s.modality),
-    ("Station AE", lambda s: s.station_ae),
-    ("Description", lambda s: s.description),
-    ("Started", lambda s: _when(s.start)),
-    ("Ended / elapsed", None),  # depends on the clock, see data()
-    ("Series / images", lambda s: f"{s.series_count} / {s.image_count}"),
-    ("Direction", lambda s: s.direction),
-    ("Calling AE", lambda s: s.calling_ae),
+COLUMNS: tuple[tuple[Any, Any], ...] = (
+    (QT_TRANSLATE_NOOP("StepTableModel", "Status"), lambda s: s.status),
+    (
+        QT_TRANSLATE_NOOP("StepTableModel", "Patient"),
+        lambda s: s.patient_name.replace("^", " ").strip(),
+    ),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Patient ID"), lambda s: s.patient_id),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Accession"), lambda s: s.accession_number),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Modality"), lambda s: s.modality),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Station AE"), lambda s: s.station_ae),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Description"), lambda s: s.description),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Started"), lambda s: _when(s.start)),
+    (
+        QT_TRANSLATE_NOOP("StepTableModel", "Ended / elapsed"),
+        None,
+    ),  # depends on the clock, see data()
+    (
+        QT_TRANSLATE_NOOP("StepTableModel", "Series / images"),
+        lambda s: f"{s.series_count} / {s.image_count}",
+    ),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Direction"), lambda s: s.direction),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), lambda s: s.calling_ae),
 )
 ENDED_COLUMN = 8
 _SORT_KEYS: dict[int, Any] = {
@@ -108,7 +114,7 @@ class StepTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _t(COLUMNS[section][0])
+            return QCoreApplication.translate("StepTableModel", COLUMNS[section][0])
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QItemSelectionModel, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QItemSelectionModel, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,7 +22,12 @@ from mppsconsole.core.step import RECEIVED, SENT, StepSummary
 from mppsconsole.gui.step_filter import StepFilter, StepFilterProxy
 from mppsconsole.gui.step_model import STEP_ROLE, StepTableModel
 
-_PERIODS = (("Any date", None), ("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
+_PERIODS = (
+    (QT_TRANSLATE_NOOP("StepsPanel", "Any date"), None),
+    (QT_TRANSLATE_NOOP("StepsPanel", "Today"), 0),
+    (QT_TRANSLATE_NOOP("StepsPanel", "Last 7 days"), 6),
+    (QT_TRANSLATE_NOOP("StepsPanel", "Last 30 days"), 29),
+)
 
 
 class StepsPanel(QWidget):
@@ -48,7 +53,7 @@ class StepsPanel(QWidget):
         self.direction.addItem(self.tr("Sent"), SENT)
         self.period = QComboBox(self)
         for period, days in _PERIODS:
-            self.period.addItem(self.tr(period), days)
+            self.period.addItem(self.tr(str(period)), days)
         self.count = QLabel(self)
 
         bar = QHBoxLayout()

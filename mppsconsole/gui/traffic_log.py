@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
@@ -32,7 +33,14 @@ from mppsconsole.core.events import Traffic
 
 #: Lines kept in memory; older ones remain in the traffic log file.
 MAX_LINES = 10_000
-_HEADERS = ("Time", "Dir", "Peer", "Command", "Status", "Detail")
+_HEADERS = (
+    QT_TRANSLATE_NOOP("TrafficModel", "Time"),
+    QT_TRANSLATE_NOOP("TrafficModel", "Dir"),
+    QT_TRANSLATE_NOOP("TrafficModel", "Peer"),
+    QT_TRANSLATE_NOOP("TrafficModel", "Command"),
+    QT_TRANSLATE_NOOP("TrafficModel", "Status"),
+    QT_TRANSLATE_NOOP("TrafficModel", "Detail"),
+)
 
 
 def _cells(line: Traffic) -> tuple[str, ...]:
@@ -63,7 +71,7 @@ class TrafficModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return QCoreApplication.translate("TrafficModel", _HEADERS[section])
+            return QCoreApplication.translate("TrafficModel", str(_HEADERS[section]))
         return None
 
     def data(
