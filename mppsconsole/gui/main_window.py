@@ -598,7 +598,10 @@ class MainWindow(QMainWindow):
         )
         if any(getattr(old, f) != getattr(new, f) for f in scp_fields):
             self.ctx.scp.start(new)
-        self.messages.info(self.tr("Settings saved"))
+        if old.language != new.language:
+            self.messages.info(self.tr("Settings saved; the language changes at the next start"))
+        else:
+            self.messages.info(self.tr("Settings saved"))
 
     def _ui_state(self) -> QSettings:
         return QSettings(str(self.ctx.data_dir / "window.ini"), QSettings.Format.IniFormat)

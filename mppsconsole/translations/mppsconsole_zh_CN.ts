@@ -1,129 +1,130 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
-    <name />
+    <name></name>
     <message>
-        <location filename="../gui/main_window.py" line="147" />
+        <location filename="../gui/main_window.py" line="147"/>
         <source>&amp;Start…</source>
         <translation>开始(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="150" />
+        <location filename="../gui/main_window.py" line="150"/>
         <source>Start an unscheduled procedure step</source>
         <translation>开始一个无预约的检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="153" />
+        <location filename="../gui/main_window.py" line="153"/>
         <source>&amp;Complete…</source>
         <translation>完成(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="156" />
+        <location filename="../gui/main_window.py" line="156"/>
         <source>Send test images, then complete the selected step</source>
         <translation>发送测试图像，然后完成所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="159" />
+        <location filename="../gui/main_window.py" line="159"/>
         <source>&amp;Discontinue…</source>
         <translation>中止(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="162" />
+        <location filename="../gui/main_window.py" line="162"/>
         <source>Discontinue the selected step with a reason</source>
         <translation>按原因中止所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="165" />
+        <location filename="../gui/main_window.py" line="165"/>
         <source>Send &amp;images…</source>
         <translation>发送图像(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="168" />
+        <location filename="../gui/main_window.py" line="168"/>
         <source>Generate and store test images for the selected step</source>
         <translation>为所选步骤生成并存储测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="171" />
+        <location filename="../gui/main_window.py" line="171"/>
         <source>Co&amp;mmit</source>
         <translation>存储确认(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="174" />
-        <source>Request storage commitment for the step's images</source>
+        <location filename="../gui/main_window.py" line="174"/>
+        <source>Request storage commitment for the step&apos;s images</source>
         <translation>为该步骤的图像请求存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="177" />
+        <location filename="../gui/main_window.py" line="177"/>
         <source>&amp;Echo…</source>
         <translation>连通测试(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="177" />
+        <location filename="../gui/main_window.py" line="177"/>
         <source>Verify a node with C-ECHO</source>
         <translation>用 C-ECHO 验证节点</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="180" />
+        <location filename="../gui/main_window.py" line="180"/>
         <source>Se&amp;ttings…</source>
         <translation>设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="183" />
+        <location filename="../gui/main_window.py" line="183"/>
         <source>Local node, remote nodes and destinations</source>
         <translation>本地节点、远程节点和默认目标</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="186" />
+        <location filename="../gui/main_window.py" line="186"/>
         <source>&amp;Find</source>
         <translation>查找(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="189" />
+        <location filename="../gui/main_window.py" line="189"/>
         <source>Filter the procedure steps</source>
         <translation>筛选检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="192" />
+        <location filename="../gui/main_window.py" line="192"/>
         <source>E&amp;xport step…</source>
         <translation>导出步骤(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="195" />
+        <location filename="../gui/main_window.py" line="195"/>
         <source>Export the selected step as JSON</source>
         <translation>将所选步骤导出为 JSON</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="198" />
+        <location filename="../gui/main_window.py" line="198"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="198" />
+        <location filename="../gui/main_window.py" line="198"/>
         <source>Quit MPPS Console</source>
         <translation>退出 MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="200" />
+        <location filename="../gui/main_window.py" line="200"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="219" />
+        <location filename="../gui/main_window.py" line="219"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="224" />
+        <location filename="../gui/main_window.py" line="224"/>
         <source>&amp;Step</source>
         <translation>步骤(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="233" />
+        <location filename="../gui/main_window.py" line="233"/>
         <source>&amp;Network</source>
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="235" />
+        <location filename="../gui/main_window.py" line="235"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -131,104 +132,104 @@
 <context>
     <name>DetailPane</name>
     <message>
-        <location filename="../gui/detail_pane.py" line="87" />
-        <location filename="../gui/detail_pane.py" line="146" />
+        <location filename="../gui/detail_pane.py" line="87"/>
+        <location filename="../gui/detail_pane.py" line="146"/>
         <source>No step selected</source>
         <translation>未选择步骤</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="90" />
+        <location filename="../gui/detail_pane.py" line="90"/>
         <source>&amp;Copy attributes</source>
         <translation>复制属性(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="91" />
+        <location filename="../gui/detail_pane.py" line="91"/>
         <source>E&amp;xport JSON…</source>
         <translation>导出 JSON(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="97" />
+        <location filename="../gui/detail_pane.py" line="97"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="98" />
-        <location filename="../gui/detail_pane.py" line="111" />
+        <location filename="../gui/detail_pane.py" line="98"/>
+        <location filename="../gui/detail_pane.py" line="111"/>
         <source>Direction</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="99" />
+        <location filename="../gui/detail_pane.py" line="99"/>
         <source>Command</source>
         <translation>命令</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="100" />
+        <location filename="../gui/detail_pane.py" line="100"/>
         <source>Peer</source>
         <translation>对端</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="101" />
+        <location filename="../gui/detail_pane.py" line="101"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="102" />
+        <location filename="../gui/detail_pane.py" line="102"/>
         <source>Comment</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111" />
+        <location filename="../gui/detail_pane.py" line="111"/>
         <source>SOP Instance UID</source>
         <translation>SOP 实例 UID</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111" />
+        <location filename="../gui/detail_pane.py" line="111"/>
         <source>Series</source>
         <translation>序列</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111" />
+        <location filename="../gui/detail_pane.py" line="111"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="114" />
+        <location filename="../gui/detail_pane.py" line="114"/>
         <source>Attributes</source>
         <translation>属性</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="115" />
+        <location filename="../gui/detail_pane.py" line="115"/>
         <source>History</source>
         <translation>历史</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="116" />
+        <location filename="../gui/detail_pane.py" line="116"/>
         <source>Instances</source>
         <translation>实例</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="207" />
+        <location filename="../gui/detail_pane.py" line="207"/>
         <source>Attributes of {0} copied</source>
         <translation>已复制 {0} 的属性</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="215" />
+        <location filename="../gui/detail_pane.py" line="215"/>
         <source>Export step</source>
         <translation>导出步骤</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="215" />
+        <location filename="../gui/detail_pane.py" line="215"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="225" />
+        <location filename="../gui/detail_pane.py" line="225"/>
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="227" />
+        <location filename="../gui/detail_pane.py" line="227"/>
         <source>Step exported to {0}</source>
         <translation>步骤已导出到 {0}</translation>
     </message>
@@ -236,7 +237,7 @@
 <context>
     <name>DiscontinueDialog</name>
     <message>
-        <location filename="../gui/dialogs.py" line="89" />
+        <location filename="../gui/dialogs.py" line="89"/>
         <source>Discontinue procedure step</source>
         <translation>中止检查步骤</translation>
     </message>
@@ -244,17 +245,17 @@
 <context>
     <name>ImagesDialog</name>
     <message>
-        <location filename="../gui/dialogs.py" line="71" />
+        <location filename="../gui/dialogs.py" line="71"/>
         <source>&amp;Images:</source>
         <translation>图像数(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="72" />
+        <location filename="../gui/dialogs.py" line="72"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="73" />
+        <location filename="../gui/dialogs.py" line="73"/>
         <source>&amp;Transfer syntax:</source>
         <translation>传输语法(&amp;T)：</translation>
     </message>
@@ -262,161 +263,166 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../gui/main_window.py" line="66" />
+        <location filename="../gui/main_window.py" line="66"/>
         <source>MPPS Console</source>
         <translation>MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="96" />
+        <location filename="../gui/main_window.py" line="96"/>
         <source>&amp;Procedure steps</source>
         <translation>检查步骤(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="97" />
+        <location filename="../gui/main_window.py" line="97"/>
         <source>&amp;Worklist</source>
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="308" />
+        <location filename="../gui/main_window.py" line="308"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="315" />
+        <location filename="../gui/main_window.py" line="315"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="326" />
-        <location filename="../gui/main_window.py" line="342" />
-        <location filename="../gui/main_window.py" line="349" />
+        <location filename="../gui/main_window.py" line="326"/>
+        <location filename="../gui/main_window.py" line="342"/>
+        <location filename="../gui/main_window.py" line="349"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="331" />
+        <location filename="../gui/main_window.py" line="331"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="342" />
+        <location filename="../gui/main_window.py" line="342"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="354" />
+        <location filename="../gui/main_window.py" line="354"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="366" />
+        <location filename="../gui/main_window.py" line="366"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="376" />
+        <location filename="../gui/main_window.py" line="376"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="381" />
+        <location filename="../gui/main_window.py" line="381"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="411" />
+        <location filename="../gui/main_window.py" line="411"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="416" />
+        <location filename="../gui/main_window.py" line="416"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="427" />
+        <location filename="../gui/main_window.py" line="427"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="441" />
+        <location filename="../gui/main_window.py" line="441"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="446" />
+        <location filename="../gui/main_window.py" line="446"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="470" />
-        <location filename="../gui/main_window.py" line="475" />
-        <location filename="../gui/main_window.py" line="543" />
+        <location filename="../gui/main_window.py" line="470"/>
+        <location filename="../gui/main_window.py" line="475"/>
+        <location filename="../gui/main_window.py" line="543"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483" />
+        <location filename="../gui/main_window.py" line="483"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483" />
+        <location filename="../gui/main_window.py" line="483"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="492" />
+        <location filename="../gui/main_window.py" line="492"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498" />
+        <location filename="../gui/main_window.py" line="498"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498" />
+        <location filename="../gui/main_window.py" line="498"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="530" />
+        <location filename="../gui/main_window.py" line="530"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="537" />
+        <location filename="../gui/main_window.py" line="537"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="539" />
+        <location filename="../gui/main_window.py" line="539"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="545" />
+        <location filename="../gui/main_window.py" line="545"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="547" />
+        <location filename="../gui/main_window.py" line="547"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="563" />
+        <location filename="../gui/main_window.py" line="563"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="586" />
+        <location filename="../gui/main_window.py" line="586"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="601" />
+        <location filename="../gui/main_window.py" line="602"/>
+        <source>Settings saved; the language changes at the next start</source>
+        <translation>设置已保存；语言将在下次启动时更改</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="604"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
@@ -424,53 +430,53 @@
 <context>
     <name>Messages</name>
     <message>
-        <location filename="../gui/messages.py" line="26" />
-        <source>Check the node's host and port, and that its DICOM service is running.</source>
+        <location filename="../gui/messages.py" line="26"/>
+        <source>Check the node&apos;s host and port, and that its DICOM service is running.</source>
         <translation>请检查节点的主机和端口，以及其 DICOM 服务是否在运行。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="30" />
+        <location filename="../gui/messages.py" line="30"/>
         <source>Check the called AE title configured for this node.</source>
         <translation>请检查为该节点配置的被叫 AE 标题。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="34" />
+        <location filename="../gui/messages.py" line="34"/>
         <source>The peer does not know our AE title: ask its administrator to add it.</source>
         <translation>对端不认识本机 AE 标题：请联系其管理员添加。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="38" />
-        <source>The peer did not answer in time: check the network and the peer's load.</source>
+        <location filename="../gui/messages.py" line="38"/>
+        <source>The peer did not answer in time: check the network and the peer&apos;s load.</source>
         <translation>对端未及时响应：请检查网络和对端负载。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="42" />
+        <location filename="../gui/messages.py" line="42"/>
         <source>The peer refused the request: its error comment above says why.</source>
         <translation>对端拒绝了请求：上面的错误说明给出了原因。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="46" />
+        <location filename="../gui/messages.py" line="46"/>
         <source>Correct the settings file at the line shown, or use the Settings dialog.</source>
         <translation>请修改设置文件中所示的行，或使用设置对话框。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="50" />
+        <location filename="../gui/messages.py" line="50"/>
         <source>Correct the value shown and try again.</source>
         <translation>请更正所示的值后重试。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="51" />
+        <location filename="../gui/messages.py" line="51"/>
         <source>Check the log file for details.</source>
         <translation>详情请查看日志文件。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="75" />
+        <location filename="../gui/messages.py" line="75"/>
         <source>An internal error occurred; it has been logged.</source>
         <translation>发生内部错误，已记录到日志。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="82" />
-        <location filename="../gui/messages.py" line="86" />
+        <location filename="../gui/messages.py" line="82"/>
+        <location filename="../gui/messages.py" line="86"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
     </message>
@@ -478,17 +484,17 @@
 <context>
     <name>ScpController</name>
     <message>
-        <location filename="../gui/scp_control.py" line="60" />
+        <location filename="../gui/scp_control.py" line="60"/>
         <source>SCP stopped: {0}</source>
         <translation>SCP 已停止：{0}</translation>
     </message>
     <message>
-        <location filename="../gui/scp_control.py" line="72" />
+        <location filename="../gui/scp_control.py" line="72"/>
         <source>SCP stopped</source>
         <translation>SCP 已停止</translation>
     </message>
     <message>
-        <location filename="../gui/scp_control.py" line="88" />
+        <location filename="../gui/scp_control.py" line="88"/>
         <source>Listening on {0}@{1}:{2} · {3} associations · {4} messages</source>
         <translation>正在监听 {0}@{1}:{2} · {3} 个关联 · {4} 条消息</translation>
     </message>
@@ -496,248 +502,248 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../gui/settings_dialog.py" line="77" />
+        <location filename="../gui/settings_dialog.py" line="77"/>
         <source>Settings</source>
-        <extracomment>TaskRunner label of an echo started from this dialog (the main window has its own). Role on a node's name cell: its TLS flag (not shown, kept) and the name it had last.</extracomment>
+        <extracomment>TaskRunner label of an echo started from this dialog (the main window has its own). Role on a node&apos;s name cell: its TLS flag (not shown, kept) and the name it had last.</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="86" />
+        <location filename="../gui/settings_dialog.py" line="86"/>
         <source>&amp;Local node</source>
         <translation>本地节点(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="87" />
+        <location filename="../gui/settings_dialog.py" line="87"/>
         <source>&amp;Modality</source>
         <translation>设备(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="88" />
+        <location filename="../gui/settings_dialog.py" line="88"/>
         <source>&amp;Nodes</source>
         <translation>节点(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="89" />
+        <location filename="../gui/settings_dialog.py" line="89"/>
         <source>&amp;Destinations</source>
         <translation>默认目标(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="116" />
+        <location filename="../gui/settings_dialog.py" line="116"/>
         <source>Our AE title: peers call it, and we call them with it</source>
         <translation>本机 AE 标题：对端用它呼叫我们，我们也用它呼叫对端</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="119" />
+        <location filename="../gui/settings_dialog.py" line="119"/>
         <source>TCP port of our SCP (0: any free port)</source>
         <translation>本机 SCP 的 TCP 端口（0：任意空闲端口）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="121" />
+        <location filename="../gui/settings_dialog.py" line="121"/>
         <source>0.0.0.0: every network interface</source>
         <translation>0.0.0.0：所有网络接口</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="124" />
+        <location filename="../gui/settings_dialog.py" line="124"/>
         <source>One AE title per line; empty: anyone</source>
         <translation>每行一个 AE 标题；留空：允许任何 AE</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="127" />
+        <location filename="../gui/settings_dialog.py" line="127"/>
         <source>default: the images folder of the data</source>
         <translation>默认：数据目录下的 images 文件夹</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="128" />
+        <location filename="../gui/settings_dialog.py" line="128"/>
         <source>Br&amp;owse…</source>
         <translation>浏览(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="130" />
+        <location filename="../gui/settings_dialog.py" line="130"/>
         <source>&amp;Hide finished worklist items</source>
         <translation>隐藏已结束的工作列表项(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="132" />
+        <location filename="../gui/settings_dialog.py" line="132"/>
         <source>Completed and discontinued orders are neither shown nor served</source>
         <translation>已完成和已中止的医嘱既不显示也不提供查询</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="135" />
+        <location filename="../gui/settings_dialog.py" line="135"/>
         <source>Full (survives a power loss)</source>
         <translation>完全（断电也不丢失）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="136" />
+        <location filename="../gui/settings_dialog.py" line="136"/>
         <source>Normal (faster; survives a crash)</source>
         <translation>普通（更快；程序崩溃不丢失）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="139" />
+        <location filename="../gui/settings_dialog.py" line="139"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="145" />
+        <location filename="../gui/settings_dialog.py" line="145"/>
         <source>&amp;AE title:</source>
         <translation>AE 标题(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="146" />
+        <location filename="../gui/settings_dialog.py" line="146"/>
         <source>&amp;Port:</source>
         <translation>端口(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="147" />
+        <location filename="../gui/settings_dialog.py" line="147"/>
         <source>&amp;Bind address:</source>
         <translation>绑定地址(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="148" />
+        <location filename="../gui/settings_dialog.py" line="148"/>
         <source>Allowed &amp;calling AE titles:</source>
         <translation>允许的呼叫方 AE 标题(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="149" />
+        <location filename="../gui/settings_dialog.py" line="149"/>
         <source>&amp;Storage folder:</source>
         <translation>存储文件夹(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="153" />
+        <location filename="../gui/settings_dialog.py" line="153"/>
         <source>Durabilit&amp;y:</source>
         <translation>持久性(&amp;Y)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="154" />
+        <location filename="../gui/settings_dialog.py" line="154"/>
         <source>Lan&amp;guage:</source>
         <translation>语言(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="175" />
+        <location filename="../gui/settings_dialog.py" line="175"/>
         <source>empty: 2.25 (UUID-derived UIDs)</source>
         <translation>留空：2.25（基于 UUID 的 UID）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="177" />
+        <location filename="../gui/settings_dialog.py" line="177"/>
         <source>&amp;Station name:</source>
         <translation>工作站名称(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="178" />
+        <location filename="../gui/settings_dialog.py" line="178"/>
         <source>L&amp;ocation:</source>
         <translation>位置(&amp;O)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="179" />
+        <location filename="../gui/settings_dialog.py" line="179"/>
         <source>O&amp;perator:</source>
         <translation>操作员(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="180" />
+        <location filename="../gui/settings_dialog.py" line="180"/>
         <source>&amp;UID root:</source>
         <translation>UID 根(&amp;U)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193" />
+        <location filename="../gui/settings_dialog.py" line="193"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193" />
+        <location filename="../gui/settings_dialog.py" line="193"/>
         <source>AE title</source>
         <translation>AE 标题</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193" />
+        <location filename="../gui/settings_dialog.py" line="193"/>
         <source>Host</source>
         <translation>主机</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193" />
+        <location filename="../gui/settings_dialog.py" line="193"/>
         <source>Port</source>
         <translation>端口</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="200" />
+        <location filename="../gui/settings_dialog.py" line="200"/>
         <source>&amp;Add</source>
         <translation>添加(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="201" />
+        <location filename="../gui/settings_dialog.py" line="201"/>
         <source>&amp;Remove</source>
         <translation>删除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="202" />
+        <location filename="../gui/settings_dialog.py" line="202"/>
         <source>&amp;Echo</source>
         <translation>连通测试(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="203" />
+        <location filename="../gui/settings_dialog.py" line="203"/>
         <source>Verify the selected node with C-ECHO</source>
         <translation>用 C-ECHO 验证所选节点</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="224" />
+        <location filename="../gui/settings_dialog.py" line="224"/>
         <source>&amp;Worklist query:</source>
         <translation>工作列表查询(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="225" />
+        <location filename="../gui/settings_dialog.py" line="225"/>
         <source>M&amp;PPS:</source>
         <translation>M&amp;PPS：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="226" />
+        <location filename="../gui/settings_dialog.py" line="226"/>
         <source>&amp;Storage:</source>
         <translation>存储(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="227" />
+        <location filename="../gui/settings_dialog.py" line="227"/>
         <source>Storage &amp;commitment:</source>
         <translation>存储确认(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="233" />
-        <source>“self” is this console's own SCP.</source>
+        <location filename="../gui/settings_dialog.py" line="233"/>
+        <source>“self” is this console&apos;s own SCP.</source>
         <translation>“self”即本控制台自己的 SCP。</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="289" />
+        <location filename="../gui/settings_dialog.py" line="289"/>
         <source>self (this console)</source>
         <translation>self（本控制台）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="373" />
+        <location filename="../gui/settings_dialog.py" line="373"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="381" />
+        <location filename="../gui/settings_dialog.py" line="381"/>
         <source>Echoing {0}…</source>
         <translation>正在测试 {0}…</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="385" />
+        <location filename="../gui/settings_dialog.py" line="385"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="401" />
+        <location filename="../gui/settings_dialog.py" line="401"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="408" />
+        <location filename="../gui/settings_dialog.py" line="408"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="413" />
+        <location filename="../gui/settings_dialog.py" line="413"/>
         <source>{0} cancelled</source>
         <translation>{0} 已取消</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="419" />
+        <location filename="../gui/settings_dialog.py" line="419"/>
         <source>Storage folder</source>
         <translation>存储文件夹</translation>
     </message>
@@ -745,68 +751,68 @@
 <context>
     <name>StepTableModel</name>
     <message>
-        <location filename="../gui/step_model.py" line="39" />
+        <location filename="../gui/step_model.py" line="39"/>
         <source>running {0}</source>
         <extracomment>Role carrying the whole StepSummary of the row.</extracomment>
         <translation>进行中 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="45" />
+        <location filename="../gui/step_model.py" line="45"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="47" />
+        <location filename="../gui/step_model.py" line="47"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="50" />
+        <location filename="../gui/step_model.py" line="50"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="51" />
+        <location filename="../gui/step_model.py" line="51"/>
         <source>Accession</source>
         <translation>检查号</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="52" />
+        <location filename="../gui/step_model.py" line="52"/>
         <source>Modality</source>
         <translation>设备类型</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="53" />
+        <location filename="../gui/step_model.py" line="53"/>
         <source>Station AE</source>
         <translation>工作站 AE</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="54" />
+        <location filename="../gui/step_model.py" line="54"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="55" />
+        <location filename="../gui/step_model.py" line="55"/>
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="57" />
+        <location filename="../gui/step_model.py" line="57"/>
         <source>Ended / elapsed</source>
         <translation>结束 / 已用时</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="61" />
+        <location filename="../gui/step_model.py" line="61"/>
         <source>Series / images</source>
         <translation>序列 / 图像</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="64" />
+        <location filename="../gui/step_model.py" line="64"/>
         <source>Direction</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="65" />
+        <location filename="../gui/step_model.py" line="65"/>
         <source>Calling AE</source>
         <translation>呼叫方 AE</translation>
     </message>
@@ -814,62 +820,62 @@
 <context>
     <name>StepsPanel</name>
     <message>
-        <location filename="../gui/steps_panel.py" line="26" />
+        <location filename="../gui/steps_panel.py" line="26"/>
         <source>Any date</source>
         <translation>任意日期</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="27" />
+        <location filename="../gui/steps_panel.py" line="27"/>
         <source>Today</source>
         <translation>今天</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="28" />
+        <location filename="../gui/steps_panel.py" line="28"/>
         <source>Last 7 days</source>
         <translation>最近 7 天</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="29" />
+        <location filename="../gui/steps_panel.py" line="29"/>
         <source>Last 30 days</source>
         <translation>最近 30 天</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="44" />
+        <location filename="../gui/steps_panel.py" line="44"/>
         <source>Filter: patient, ID, accession, station, UID…</source>
         <translation>筛选：患者、ID、检查号、工作站、UID…</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="47" />
+        <location filename="../gui/steps_panel.py" line="47"/>
         <source>All states</source>
         <translation>所有状态</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="51" />
+        <location filename="../gui/steps_panel.py" line="51"/>
         <source>Received and sent</source>
         <translation>收到和发出</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="52" />
+        <location filename="../gui/steps_panel.py" line="52"/>
         <source>Received</source>
         <translation>收到</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="53" />
+        <location filename="../gui/steps_panel.py" line="53"/>
         <source>Sent</source>
         <translation>发出</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="60" />
+        <location filename="../gui/steps_panel.py" line="60"/>
         <source>&amp;Filter:</source>
         <translation>筛选(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="122" />
+        <location filename="../gui/steps_panel.py" line="122"/>
         <source>{0} steps</source>
         <translation>{0} 个步骤</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="124" />
+        <location filename="../gui/steps_panel.py" line="124"/>
         <source>{0} of {1} steps</source>
         <translation>{0} / {1} 个步骤</translation>
     </message>
@@ -877,17 +883,17 @@
 <context>
     <name>TrafficDock</name>
     <message>
-        <location filename="../gui/traffic_log.py" line="111" />
+        <location filename="../gui/traffic_log.py" line="111"/>
         <source>Traffic log</source>
         <translation>通信日志</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="118" />
+        <location filename="../gui/traffic_log.py" line="118"/>
         <source>Filter traffic…</source>
         <translation>筛选通信…</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="121" />
+        <location filename="../gui/traffic_log.py" line="121"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
@@ -895,33 +901,33 @@
 <context>
     <name>TrafficModel</name>
     <message>
-        <location filename="../gui/traffic_log.py" line="37" />
+        <location filename="../gui/traffic_log.py" line="37"/>
         <source>Time</source>
         <extracomment>Lines kept in memory; older ones remain in the traffic log file.</extracomment>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="38" />
+        <location filename="../gui/traffic_log.py" line="38"/>
         <source>Dir</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="39" />
+        <location filename="../gui/traffic_log.py" line="39"/>
         <source>Peer</source>
         <translation>对端</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="40" />
+        <location filename="../gui/traffic_log.py" line="40"/>
         <source>Command</source>
         <translation>命令</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="41" />
+        <location filename="../gui/traffic_log.py" line="41"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="42" />
+        <location filename="../gui/traffic_log.py" line="42"/>
         <source>Detail</source>
         <translation>详情</translation>
     </message>
@@ -929,32 +935,32 @@
 <context>
     <name>UnscheduledDialog</name>
     <message>
-        <location filename="../gui/dialogs.py" line="122" />
+        <location filename="../gui/dialogs.py" line="122"/>
         <source>Start unscheduled procedure step</source>
         <translation>开始无预约检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="133" />
+        <location filename="../gui/dialogs.py" line="133"/>
         <source>Patient &amp;name:</source>
         <translation>患者姓名(&amp;N)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="134" />
+        <location filename="../gui/dialogs.py" line="134"/>
         <source>Patient &amp;ID:</source>
         <translation>患者 ID(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="135" />
+        <location filename="../gui/dialogs.py" line="135"/>
         <source>&amp;Birth date:</source>
         <translation>出生日期(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="136" />
+        <location filename="../gui/dialogs.py" line="136"/>
         <source>&amp;Sex:</source>
         <translation>性别(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/dialogs.py" line="137" />
+        <location filename="../gui/dialogs.py" line="137"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
@@ -962,92 +968,92 @@
 <context>
     <name>WorklistItemDialog</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="245" />
+        <location filename="../gui/worklist_panel.py" line="245"/>
         <source>Edit worklist item</source>
         <translation>编辑工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="245" />
+        <location filename="../gui/worklist_panel.py" line="245"/>
         <source>Add worklist item</source>
         <translation>添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="251" />
+        <location filename="../gui/worklist_panel.py" line="251"/>
         <source>YYYYMMDD</source>
         <translation>YYYYMMDD</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="253" />
+        <location filename="../gui/worklist_panel.py" line="253"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="259" />
+        <location filename="../gui/worklist_panel.py" line="259"/>
         <source>YYYYMMDD or today</source>
         <translation>YYYYMMDD 或 today</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="261" />
+        <location filename="../gui/worklist_panel.py" line="261"/>
         <source>HHMM</source>
         <translation>HHMM</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="263" />
+        <location filename="../gui/worklist_panel.py" line="263"/>
         <source>generated when empty</source>
         <translation>留空则自动生成</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="266" />
+        <location filename="../gui/worklist_panel.py" line="266"/>
         <source>any station</source>
         <translation>任意工作站</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="280" />
+        <location filename="../gui/worklist_panel.py" line="280"/>
         <source>Patient &amp;name:</source>
         <translation>患者姓名(&amp;N)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="281" />
+        <location filename="../gui/worklist_panel.py" line="281"/>
         <source>Patient &amp;ID:</source>
         <translation>患者 ID(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="282" />
+        <location filename="../gui/worklist_panel.py" line="282"/>
         <source>&amp;Birth date:</source>
         <translation>出生日期(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="283" />
+        <location filename="../gui/worklist_panel.py" line="283"/>
         <source>&amp;Sex:</source>
         <translation>性别(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="284" />
+        <location filename="../gui/worklist_panel.py" line="284"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="285" />
+        <location filename="../gui/worklist_panel.py" line="285"/>
         <source>&amp;Date:</source>
         <translation>日期(&amp;D)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="286" />
+        <location filename="../gui/worklist_panel.py" line="286"/>
         <source>&amp;Time:</source>
         <translation>时间(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="287" />
+        <location filename="../gui/worklist_panel.py" line="287"/>
         <source>A&amp;ccession:</source>
         <translation>检查号(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="288" />
+        <location filename="../gui/worklist_panel.py" line="288"/>
         <source>D&amp;escription:</source>
         <translation>描述(&amp;E)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="289" />
+        <location filename="../gui/worklist_panel.py" line="289"/>
         <source>Station &amp;AE:</source>
         <translation>工作站 AE(&amp;A)：</translation>
     </message>
@@ -1055,248 +1061,258 @@
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="455" />
+        <location filename="../gui/worklist_panel.py" line="455"/>
         <source>Sta&amp;rt procedure step</source>
-        <extracomment>list[WorklistItem]: the selection plus the scheduled items of the same accession and source (IHE group case: one procedure step performs several requested ones). The open Add/Edit dialog, if any (non-blocking, so the SCP view stays live). The last query's outcome (None before the first one finished).</extracomment>
+        <extracomment>list[WorklistItem]: the selection plus the scheduled items of the same accession and source (IHE group case: one procedure step performs several requested ones). The open Add/Edit dialog, if any (non-blocking, so the SCP view stays live). The last query&apos;s outcome (None before the first one finished).</extracomment>
         <translation>开始检查步骤(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="457" />
+        <location filename="../gui/worklist_panel.py" line="457"/>
         <source>Start a procedure step (MPPS IN PROGRESS) for the selected scheduled item</source>
         <translation>为所选预约项开始检查步骤（MPPS 进行中）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="496" />
+        <location filename="../gui/worklist_panel.py" line="496"/>
         <source>Local worklist (served by this console)</source>
         <translation>本地工作列表（由本控制台提供）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="498" />
+        <location filename="../gui/worklist_panel.py" line="498"/>
         <source>A&amp;dd…</source>
         <translation>添加(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="499" />
+        <location filename="../gui/worklist_panel.py" line="499"/>
         <source>&amp;Edit…</source>
         <translation>编辑(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="500" />
+        <location filename="../gui/worklist_panel.py" line="500"/>
         <source>De&amp;lete</source>
         <translation>删除(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="501" />
+        <location filename="../gui/worklist_panel.py" line="501"/>
         <source>&amp;Import…</source>
         <translation>导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="502" />
+        <location filename="../gui/worklist_panel.py" line="502"/>
         <source>Import orders from a JSON or CSV file</source>
         <translation>从 JSON 或 CSV 文件导入医嘱</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="515" />
+        <location filename="../gui/worklist_panel.py" line="515"/>
         <source>Query a worklist (modality side)</source>
         <translation>查询工作列表（设备端）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520" />
+        <location filename="../gui/worklist_panel.py" line="520"/>
         <source>Today</source>
         <translation>今天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520" />
+        <location filename="../gui/worklist_panel.py" line="520"/>
         <source>Date range</source>
         <translation>日期范围</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520" />
+        <location filename="../gui/worklist_panel.py" line="520"/>
         <source>Any date</source>
         <translation>任意日期</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="529" />
+        <location filename="../gui/worklist_panel.py" line="529"/>
         <source>First day of the range</source>
         <translation>范围的第一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="530" />
+        <location filename="../gui/worklist_panel.py" line="530"/>
         <source>Last day of the range</source>
         <translation>范围的最后一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="536" />
-        <location filename="../gui/worklist_panel.py" line="539" />
-        <location filename="../gui/worklist_panel.py" line="543" />
+        <location filename="../gui/worklist_panel.py" line="536"/>
+        <location filename="../gui/worklist_panel.py" line="539"/>
+        <location filename="../gui/worklist_panel.py" line="543"/>
         <source>any</source>
         <translation>任意</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="541" />
+        <location filename="../gui/worklist_panel.py" line="541"/>
         <source>e.g. DOE^* (wildcards * and ?)</source>
         <translation>例如 DOE^*（通配符 * 和 ?）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="544" />
+        <location filename="../gui/worklist_panel.py" line="544"/>
         <source>&amp;Query</source>
         <translation>查询(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="546" />
+        <location filename="../gui/worklist_panel.py" line="546"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="547" />
+        <location filename="../gui/worklist_panel.py" line="547"/>
         <source>Stop the running query (Esc)</source>
         <translation>停止正在进行的查询（Esc）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="555" />
+        <location filename="../gui/worklist_panel.py" line="555"/>
         <source>to</source>
         <translation>至</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="560" />
+        <location filename="../gui/worklist_panel.py" line="560"/>
         <source>N&amp;ode:</source>
         <translation>节点(&amp;O)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="561" />
+        <location filename="../gui/worklist_panel.py" line="561"/>
         <source>Sc&amp;heduled date:</source>
         <translation>预约日期(&amp;H)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="562" />
+        <location filename="../gui/worklist_panel.py" line="562"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="563" />
+        <location filename="../gui/worklist_panel.py" line="563"/>
         <source>S&amp;tation AE:</source>
         <translation>工作站 AE(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="564" />
+        <location filename="../gui/worklist_panel.py" line="564"/>
         <source>P&amp;atient name:</source>
         <translation>患者姓名(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="565" />
+        <location filename="../gui/worklist_panel.py" line="565"/>
         <source>A&amp;ccession:</source>
         <translation>检查号(&amp;C)：</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="631" />
-        <location filename="../gui/worklist_panel.py" line="891" />
+        <location filename="../gui/worklist_panel.py" line="631"/>
+        <location filename="../gui/worklist_panel.py" line="891"/>
         <source>%n item(s)</source>
-        <translation><numerusform>%n 项</numerusform></translation>
+        <translation>
+            <numerusform>%n 项</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="657" />
+        <location filename="../gui/worklist_panel.py" line="657"/>
         <source>self (this console)</source>
         <translation>self（本控制台）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="679" />
+        <location filename="../gui/worklist_panel.py" line="679"/>
         <source>the date range ends before it starts</source>
         <translation>日期范围的结束早于开始</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="693" />
-        <location filename="../gui/worklist_panel.py" line="900" />
+        <location filename="../gui/worklist_panel.py" line="693"/>
+        <location filename="../gui/worklist_panel.py" line="900"/>
         <source>Worklist query</source>
         <translation>工作列表查询</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="698" />
+        <location filename="../gui/worklist_panel.py" line="698"/>
         <source>no node named {0}</source>
         <translation>没有名为 {0} 的节点</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="704" />
+        <location filename="../gui/worklist_panel.py" line="704"/>
         <source>Query {0}</source>
         <translation>查询 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="706" />
+        <location filename="../gui/worklist_panel.py" line="706"/>
         <source>Querying {0}…</source>
         <translation>正在查询 {0}…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="713" />
+        <location filename="../gui/worklist_panel.py" line="713"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="717" />
-        <location filename="../gui/worklist_panel.py" line="799" />
+        <location filename="../gui/worklist_panel.py" line="717"/>
+        <location filename="../gui/worklist_panel.py" line="799"/>
         <source>Import worklist</source>
         <translation>导入工作列表</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="730" />
+        <location filename="../gui/worklist_panel.py" line="730"/>
         <source>%n worklist item(s) imported</source>
-        <translation><numerusform>已导入 %n 个工作列表项</numerusform></translation>
+        <translation>
+            <numerusform>已导入 %n 个工作列表项</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="761" />
+        <location filename="../gui/worklist_panel.py" line="761"/>
         <source>Add worklist item</source>
         <translation>添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="761" />
+        <location filename="../gui/worklist_panel.py" line="761"/>
         <source>Edit worklist item</source>
         <translation>编辑工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="767" />
+        <location filename="../gui/worklist_panel.py" line="767"/>
         <source>the item no longer exists (deleted meanwhile?)</source>
         <translation>该项已不存在（可能已被删除？）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="776" />
+        <location filename="../gui/worklist_panel.py" line="776"/>
         <source>Worklist item added</source>
         <translation>已添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="776" />
+        <location filename="../gui/worklist_panel.py" line="776"/>
         <source>Worklist item saved</source>
         <translation>已保存工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="791" />
+        <location filename="../gui/worklist_panel.py" line="791"/>
         <source>Delete worklist items</source>
         <translation>删除工作列表项</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="794" />
+        <location filename="../gui/worklist_panel.py" line="794"/>
         <source>%n worklist item(s) deleted</source>
-        <translation><numerusform>已删除 %n 个工作列表项</numerusform></translation>
+        <translation>
+            <numerusform>已删除 %n 个工作列表项</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="801" />
+        <location filename="../gui/worklist_panel.py" line="801"/>
         <source>Worklist files (*.json *.csv);;All files (*)</source>
         <translation>工作列表文件 (*.json *.csv);;所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="887" />
+        <location filename="../gui/worklist_panel.py" line="887"/>
         <source>%n item(s) — stopped</source>
-        <translation><numerusform>%n 项 — 已停止</numerusform></translation>
+        <translation>
+            <numerusform>%n 项 — 已停止</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="889" />
+        <location filename="../gui/worklist_panel.py" line="889"/>
         <source>first %n item(s) — limit reached, narrow the query</source>
-        <translation><numerusform>前 %n 项 — 已达上限，请缩小查询范围</numerusform></translation>
+        <translation>
+            <numerusform>前 %n 项 — 已达上限，请缩小查询范围</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="899" />
+        <location filename="../gui/worklist_panel.py" line="899"/>
         <source>Query failed</source>
         <translation>查询失败</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="907" />
+        <location filename="../gui/worklist_panel.py" line="907"/>
         <source>Query stopped</source>
         <translation>查询已停止</translation>
     </message>
@@ -1304,48 +1320,48 @@
 <context>
     <name>WorklistTableModel</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="90" />
+        <location filename="../gui/worklist_panel.py" line="90"/>
         <source>Scheduled</source>
         <extracomment>Role carrying the whole WorklistItem of the row. TaskRunner label of a worklist query (what the task is, for whoever watches the runner). Worklist statuses drawn like the procedure step states they follow (DESIGN.md §3).</extracomment>
         <translation>预约时间</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="91" />
+        <location filename="../gui/worklist_panel.py" line="91"/>
         <source>Accession</source>
         <translation>检查号</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="92" />
+        <location filename="../gui/worklist_panel.py" line="92"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="93" />
+        <location filename="../gui/worklist_panel.py" line="93"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="94" />
+        <location filename="../gui/worklist_panel.py" line="94"/>
         <source>Modality</source>
         <translation>设备类型</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="95" />
+        <location filename="../gui/worklist_panel.py" line="95"/>
         <source>Station AE</source>
         <translation>工作站 AE</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="96" />
+        <location filename="../gui/worklist_panel.py" line="96"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="97" />
+        <location filename="../gui/worklist_panel.py" line="97"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="170" />
+        <location filename="../gui/worklist_panel.py" line="170"/>
         <source>Requested procedure {0}, scheduled step {1}
 Study {2}</source>
         <translation>申请检查 {0}，预约步骤 {1}
@@ -1355,17 +1371,17 @@ Study {2}</source>
 <context>
     <name>parent</name>
     <message>
-        <location filename="../gui/detail_pane.py" line="53" />
+        <location filename="../gui/detail_pane.py" line="53"/>
         <source>Tag</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="53" />
+        <location filename="../gui/detail_pane.py" line="53"/>
         <source>Keyword</source>
         <translation>关键字</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="53" />
+        <location filename="../gui/detail_pane.py" line="53"/>
         <source>Value</source>
         <translation>值</translation>
     </message>
@@ -1373,7 +1389,7 @@ Study {2}</source>
 <context>
     <name>window</name>
     <message>
-        <location filename="../gui/application.py" line="68" />
+        <location filename="../gui/application.py" line="68"/>
         <source>Start the SCP</source>
         <translation>启动 SCP</translation>
     </message>
