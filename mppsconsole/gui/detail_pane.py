@@ -51,9 +51,9 @@ def _fill(widget: QTreeWidget, rows: tuple[AttributeRow, ...]) -> None:
 def _attribute_tree(parent: QWidget) -> QTreeWidget:
     widget = QTreeWidget(parent)
     widget.setHeaderLabels([parent.tr("Tag"), parent.tr("Keyword"), "VR", parent.tr("Value")])
-    widget.setColumnWidth(0, 150)
-    widget.setColumnWidth(1, 250)
-    widget.setColumnWidth(2, 40)
+    widget.setColumnWidth(0, 135)
+    widget.setColumnWidth(1, 215)
+    widget.setColumnWidth(2, 32)
     widget.setUniformRowHeights(True)
     return widget
 
