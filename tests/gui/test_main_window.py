@@ -242,3 +242,38 @@ def test_a_failed_action_explains_itself(qtbot, console: MainWindow) -> None:  #
     assert "connection refused" in dialog.text()
     assert "host and port" in dialog.text()  # what to check
     dialog.close()
+
+
+def test_a_new_port_restarts_the_scp_in_place(qtbot, console: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    from mppsconsole.net.echo_scu import echo
+
+    old_port = console.ctx.scp.address[1]  # type: ignore[index]
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    new_port = probe.getsockname()[1]
+    probe.close()
+    console.apply_settings(Settings(bind_address="127.0.0.1", port=new_port))
+    assert console.ctx.scp.address == ("127.0.0.1", new_port)
+    assert f":{new_port}" in console.server_label.text()
+    node = console.resolve_node("self")
+    assert node is not None and node.port == new_port
+    assert echo("PROBE", node) >= 0
+    with socket.socket() as old:
+        assert old.connect_ex(("127.0.0.1", old_port)) != 0  # the old port is closed
+    assert "port = " + str(new_port) in console.ctx.config_path.read_text(encoding="utf-8")
+
+
+def test_window_layout_is_remembered(qtbot, tmp_path: Path, console: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    header = console.steps_panel.table.horizontalHeader()
+    header.resizeSection(1, 333)
+    header.moveSection(4, 1)
+    console.resize(1111, 777)
+    console.save_layout()
+    again = MainWindow(console.ctx)
+    qtbot.addWidget(again)
+    again_header = again.steps_panel.table.horizontalHeader()
+    assert again_header.sectionSize(1) == 333
+    assert again_header.visualIndex(4) == 1
+    state = (console.ctx.data_dir / "window.ini").read_text(encoding="utf-8")
+    assert "geometry=" in state and "steps_header=" in state
+    again.bridge.close()
