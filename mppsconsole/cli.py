@@ -7,6 +7,8 @@ unreachable peer; 2 bad usage or bad input. Expected failures print one line.
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import logging
 import signal
@@ -44,8 +46,21 @@ def _print_table(rows: list[list[str]], headers: list[str]) -> None:
         print("  ".join(cells).rstrip())
 
 
+def _stdout_is_utf8() -> bool:
+    encoding = getattr(sys.stdout, "encoding", None)
+    if encoding is None:  # a str buffer (io.StringIO): holds any character
+        return True
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    # A stdout that cannot carry UTF-8 (a Windows code page or a Latin-1 locale, e.g. when
+    # redirected to a file) gets \u escapes: still valid, lossless JSON, and no
+    # UnicodeEncodeError on a patient name such as 张^伟.
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=not _stdout_is_utf8())
     print()
 
 
@@ -580,6 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console_level = (
         logging.DEBUG if verbose else (logging.INFO if args.command == "serve" else logging.WARNING)
     )
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Tables with a name the output encoding cannot show print '?' instead of crashing.
+        sys.stdout.reconfigure(errors="replace")
     try:
         app.setup_logging(locations, console_level)
         return handler(args, locations)
