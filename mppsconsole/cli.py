@@ -471,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mppsconsole {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    gui = sub.add_parser("gui", parents=[common], help="the window (the default)")
+    gui.add_argument(
+        "--smoke-test", action="store_true", help="show the window, close it after a moment"
+    )
+    gui.set_defaults(handler=cmd_gui)
+
     serve = sub.add_parser(
         "serve", parents=[common], help="run the SCP headless until SIGINT/SIGTERM"
     )
@@ -593,7 +599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     locations = paths.resolve(getattr(args, "data_dir", None), getattr(args, "config", None))
     verbose = getattr(args, "verbose", False)
     console_level = (
-        logging.DEBUG if verbose else (logging.INFO if args.command == "serve" else logging.WARNING)
+        logging.DEBUG
+        if verbose
+        else (logging.INFO if args.command in ("serve", "gui", None) else logging.WARNING)
     )
     if isinstance(sys.stdout, io.TextIOWrapper):
         # Tables with a name the output encoding cannot show print '?' instead of crashing.
