@@ -439,7 +439,16 @@ def cmd_commit(args: argparse.Namespace, locations: paths.Locations) -> int:
     )
     for _sop_class, sop_uid, reason in result.failed:
         print(f"  failed {sop_uid} ({reason})")
-    return 1 if result.failed else 0
+    if not result.failed:
+        return 0
+    # Exit 1 comes with its one line on stderr (DESIGN.md §4), the list stays on stdout.
+    total = len(result.committed) + len(result.failed)
+    print(
+        f"mppsconsole: error: {node.ae_title} did not commit {len(result.failed)} of "
+        f"{total} instance(s)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 # --- parser ------------------------------------------------------------------
@@ -608,6 +617,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="replace")
     try:
         app.setup_logging(locations, console_level)
+        if verbose:
+            from mppsconsole.net.sockets import verbose_pynetdicom
+
+            verbose_pynetdicom(True)
         return handler(args, locations)
     except (InputError, ConfigError) as exc:
         print(f"mppsconsole: error: {exc}", file=sys.stderr)

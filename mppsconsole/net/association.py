@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pydicom.uid import UID
 from pynetdicom import AE
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
@@ -81,7 +83,8 @@ def _unreported_rejection(assoc: Association) -> A_ASSOCIATE | None:
     return None
 
 
-def _failure(assoc: Association, node: Node) -> PeerError:
+def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
+    """Why the association was not established; ``elapsed`` is the time it took to fail."""
     where = f"{node.ae_title}@{node.host}:{node.port}"
     late_rejection = None if assoc.is_rejected else _unreported_rejection(assoc)
     if assoc.is_rejected or late_rejection is not None:
@@ -98,9 +101,19 @@ def _failure(assoc: Association, node: Node) -> PeerError:
         return PeerError(
             f"cannot connect to {node.host}:{node.port}: {_describe_connect_error(connect_error)}"
         )
-    if assoc.is_aborted:
+    answer = assoc.acceptor.primitive
+    if isinstance(answer, A_ASSOCIATE) and answer.result == 0x00 and not assoc.accepted_contexts:
+        # pynetdicom aborts an association whose contexts were all refused: the
+        # peer is there and answered, it just does not offer the service.
+        names = dict.fromkeys(
+            UID(str(cx.abstract_syntax)).name for cx in assoc.requestor.requested_contexts
+        )
+        return PeerError(f"{where} does not accept {', '.join(names)}")
+    # pynetdicom aborts on an ACSE timeout too, so ``is_aborted`` cannot tell a
+    # peer that aborted (or hung up) from one that never answered; the time can.
+    if assoc.is_aborted and elapsed < ACSE_TIMEOUT:
         return PeerError(f"association aborted by {where} during negotiation")
-    return PeerError(f"no answer from {where} within {ACSE_TIMEOUT:.0f} s (association timeout)")
+    return PeerError(f"no answer from {where} within {ACSE_TIMEOUT:g} s (association timeout)")
 
 
 def _missing_context(assoc: Association, abstract_syntaxes: Sequence[str]) -> str | None:
@@ -132,6 +145,7 @@ def associate(
     ae.dimse_timeout = DIMSE_TIMEOUT
     ae.network_timeout = NETWORK_TIMEOUT
     ae.requested_contexts = list(contexts)
+    started = time.monotonic()
     assoc = ae.associate(
         node.host,
         node.port,
@@ -140,13 +154,11 @@ def associate(
         evt_handlers=[NODELAY_HANDLER, *handlers],
     )
     if not assoc.is_established:
-        raise _failure(assoc, node)
+        raise _failure(assoc, node, time.monotonic() - started)
     guard_responses(assoc)
     missing = _missing_context(assoc, required)
     if missing is not None:
         assoc.release()
-        from pydicom.uid import UID
-
         raise PeerError(
             f"{node.ae_title}@{node.host}:{node.port} does not accept {UID(missing).name}"
         )

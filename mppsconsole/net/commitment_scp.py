@@ -244,6 +244,9 @@ def _end_wait_on_release(assoc: Association, done: threading.Event) -> None:
     paused_polls = 0
     while not done.wait(RELEASE_POLL_S):
         if not assoc.is_established:
+            # The reactor has stopped: a sender still waiting for it to pause
+            # would spin for ever, and one waiting for a response until a timeout.
+            assoc._is_paused = True
             assoc.dimse.msg_queue.put((None, None))  # ends the wait for a response
             return
         # Resume the reactor only once the sender has seen it paused (and sent the

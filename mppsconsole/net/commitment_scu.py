@@ -71,8 +71,6 @@ def request_commitment(
     our SCP still completes it).
     """
     request = CommitRequest(new_uid(), tuple(references))
-    with db.transaction() as conn:
-        commitments.create(conn, request.transaction_uid, step_uid, node.name, now())
 
     def on_report(event: Event) -> int:
         return record_report(db, event)
@@ -86,6 +84,10 @@ def request_commitment(
         ext_neg=[build_role(StorageCommitmentPushModel, scu_role=True, scp_role=True)],
         handlers=[(evt.EVT_N_EVENT_REPORT, on_report)],
     ) as assoc:
+        # Recorded only once the peer is reachable (a request never sent is not
+        # pending), and before the N-ACTION, so that the report finds its row.
+        with db.transaction() as conn:
+            commitments.create(conn, request.transaction_uid, step_uid, node.name, now())
         status, _ = assoc.send_n_action(
             action_information(request), 1, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE
         )

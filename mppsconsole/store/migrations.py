@@ -127,6 +127,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX commitments_step ON commitments (step_uid);
     """,
+    # 3: a worklist version any writer bumps (any process), so the SCP can cache responses
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('worklist_version', 0);
+    CREATE TRIGGER worklist_inserted AFTER INSERT ON worklist_items BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'worklist_version';
+    END;
+    CREATE TRIGGER worklist_updated AFTER UPDATE ON worklist_items BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'worklist_version';
+    END;
+    CREATE TRIGGER worklist_deleted AFTER DELETE ON worklist_items BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = 'worklist_version';
+    END;
+    """,
 )
 
 
@@ -139,7 +153,24 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
             f"(schema {version}, this version knows {len(MIGRATIONS)})"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        for statement in _statements(script):
+            conn.execute(statement)
         conn.execute(f"PRAGMA user_version={number}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (triggers contain ``;`` inside BEGIN ... END).
+
+    ``executescript`` would do it but commits first, breaking the one-transaction
+    migration.
+    """
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip().strip(";").strip():
+                statements.append(current)
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:60]}")
+    return statements

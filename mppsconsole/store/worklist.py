@@ -145,3 +145,9 @@ def delete(conn: sqlite3.Connection, item_ids: Iterable[int]) -> int:
         )
         removed += cursor.rowcount
     return removed
+
+
+def version(conn: sqlite3.Connection) -> int:
+    """A number that changes whenever any connection changed any worklist item."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'worklist_version'").fetchone()
+    return int(row[0])
