@@ -10,7 +10,6 @@ import asyncio
 import logging
 import sys
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication
@@ -19,13 +18,16 @@ from mppsconsole import __version__
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
+from mppsconsole.gui.icons import app_icon
 from mppsconsole.gui.main_window import ConsoleContext, MainWindow
 from mppsconsole.gui.scp_control import ScpController
 from mppsconsole.paths import Locations
+from mppsconsole.resources import translations_dir
 from mppsconsole.store.db import Database
 
 log = logging.getLogger(__name__)
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+# Through the resource module: the folder differs in a PyInstaller bundle.
+TRANSLATIONS_DIR = translations_dir()
 SMOKE_TEST_MS = 1500
 
 
@@ -53,6 +55,8 @@ def run_gui(locations: Locations, settings: Settings, *, smoke_test: bool = Fals
     assert isinstance(app, QApplication)
     app.setApplicationName("MPPS Console")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("mppsconsole")  # ties the window to mppsconsole.desktop (Wayland)
     install_translators(app, settings.language)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -8,6 +8,7 @@ new association to the requester's node from the settings.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -42,6 +43,16 @@ SOME_FAILED = 2
 CLASS_INSTANCE_CONFLICT = 0x0119
 #: How often a report waiting on the requester's association looks for a release request.
 RELEASE_POLL_S = 0.005
+
+
+def _secure(path: Path) -> bool:
+    """True when the file exists and is on disk: commitment promises safekeeping."""
+    try:
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def event_report(conn_held: dict[str, instances.Instance], request: Dataset) -> tuple[int, Dataset]:
@@ -127,7 +138,8 @@ class CommitmentScp:
             return status_dataset(0x0110, f"Cannot read commitment request: {exc}"), None
         with self.ctx.db.reading() as conn:
             held = instances.held(conn, uids)
-        held = {uid: i for uid, i in held.items() if Path(i.path).is_file()}
+        held = {uid: i for uid, i in held.items() if _secure(Path(i.path))}
+        self.ctx.db.flush()
         event_type, report = event_report(held, request)
         log.info(
             "N-ACTION storage commitment from %s: %d of %d held",

@@ -41,7 +41,7 @@ def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     assert loaded.ae_title == DEFAULT_AE_TITLE == "MPPSCONSOLE"
     assert loaded.port == DEFAULT_PORT == 11112
     assert loaded.bind_address == "0.0.0.0"
-    assert loaded.durability == "full"
+    assert loaded.durability == "normal"
     assert loaded.hide_finished_worklist is True
     assert loaded.nodes == ()
     assert loaded.allowed_calling_aets == ()
