@@ -24,7 +24,7 @@ from pynetdicom.presentation import PresentationContext
 from mppsconsole.core.errors import PeerError
 from mppsconsole.core.settings import Node
 from mppsconsole.net.reactor_guard import guard_responses
-from mppsconsole.net.sockets import NODELAY_HANDLER
+from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 
 #: Bounds every SCU call: association negotiation, each DIMSE response, idle socket.
 ACSE_TIMEOUT = 10.0
@@ -140,6 +140,7 @@ def associate(
     support MPPS" is reported as such rather than as a later, obscure failure.
     """
     ae = AE(ae_title=local_ae_title)
+    ae.maximum_pdu_size = MAX_PDU_SIZE
     ae.connection_timeout = ACSE_TIMEOUT
     ae.acse_timeout = ACSE_TIMEOUT
     ae.dimse_timeout = DIMSE_TIMEOUT

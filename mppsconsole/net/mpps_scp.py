@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
+from collections import OrderedDict
 from typing import cast
 
 from pydicom.dataset import Dataset
@@ -37,11 +39,46 @@ log = logging.getLogger(__name__)
 StatusReply = tuple[Dataset, Dataset | None]
 
 
-def _apply_set(stored: steps.StoredStep, mods: Dataset) -> tuple[Dataset, str]:
+#: Steps whose attributes stay decoded in memory, so an N-SET does not re-read them.
+RECENT_STEPS = 2000
+
+
+class _RecentSteps:
+    """The latest attributes of recently created or updated steps (read-only datasets).
+
+    Only this SCP changes received steps, so an entry is never stale; it is
+    written inside the transaction that stores the same state.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._steps: OrderedDict[str, Dataset] = OrderedDict()
+
+    def get(self, uid: str) -> Dataset | None:
+        with self._lock:
+            return self._steps.get(uid)
+
+    def put(self, uid: str, ds: Dataset) -> None:
+        with self._lock:
+            self._steps[uid] = ds
+            self._steps.move_to_end(uid)
+            while len(self._steps) > RECENT_STEPS:
+                self._steps.popitem(last=False)
+
+    def discard(self, uid: str) -> None:
+        with self._lock:
+            self._steps.pop(uid, None)
+
+
+def _apply_set(
+    stored: steps.StoredStep, current: Dataset | None, mods: Dataset
+) -> tuple[Dataset, str]:
     """The step's attributes after ``mods``, checked, with their JSON form."""
     mpps.check_set(stored.summary.status, mods, datasets.keywords(mods))
     try:
-        merged = datasets.merge(datasets.from_json(stored.dataset_json), mods)
+        if current is None:
+            current = datasets.from_json(stored.dataset_json)
+        merged = datasets.merge(current, mods)
         mpps.check_final_state(merged)
         return merged, datasets.to_json(merged)
     except (ValueError, TypeError) as exc:
@@ -53,9 +90,16 @@ class MppsScp:
 
     def __init__(self, context: ScpContext) -> None:
         self.ctx = context
+        self._recent = _RecentSteps()
 
     def _record(
-        self, uid: str, peer: Peer, command: str, status: Dataset, ds: Dataset | None
+        self,
+        uid: str,
+        peer: Peer,
+        command: str,
+        status: Dataset,
+        ds: Dataset | None,
+        ds_json: str | None = None,
     ) -> steps.Message:
         return steps.Message(
             sop_instance_uid=uid,
@@ -66,7 +110,7 @@ class MppsScp:
             peer=peer.address,
             status=int(status.Status),
             error_comment=str(status.get("ErrorComment", "")),
-            dataset_json=datasets.to_json(ds) if ds is not None else "",
+            dataset_json=ds_json or (datasets.to_json(ds) if ds is not None else ""),
         )
 
     def _refuse(
@@ -120,11 +164,12 @@ class MppsScp:
                 status = refusal_status(
                     ServiceError(Refusal.DUPLICATE_INSTANCE, f"Step {uid} already exists")
                 )
-                steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds))
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
                 steps.save(conn, summary, ds_json, peer.address, now())
-                steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds))
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds, ds_json))
+                self._recent.put(uid, ds)
                 worklist.set_status_for_references(
                     conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
                 )
@@ -147,13 +192,34 @@ class MppsScp:
         except Exception as exc:
             undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
+        try:
+            status, refused, summary = self._set(uid, peer, mods)
+        except BaseException:
+            self._recent.discard(uid)  # the commit failed: the store is the truth
+            raise
+        if refused is not None:
+            log.warning(
+                "N-SET %s from %s refused: 0x%04X %s", uid, peer, status.Status, refused.comment
+            )
+            self._announce(peer, "N-SET", uid, status)
+            return status, None
+        assert summary is not None
+        log.info("N-SET %s from %s: %s", uid, peer, summary.status)
+        self._announce(peer, "N-SET", uid, status, summary)
+        return status, None  # the Attribute List of an N-SET-RSP is optional (PS3.7 10.1.3)
+
+    def _set(
+        self, uid: str, peer: Peer, mods: Dataset
+    ) -> tuple[Dataset, ServiceError | None, StepSummary | None]:
+        """One N-SET in one transaction: (status, refusal or None, new summary or None)."""
         refused: ServiceError | None = None
+        summary: StepSummary | None = None
         with self.ctx.db.transaction() as conn:
             stored = steps.get(conn, uid, RECEIVED)
             try:
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
-                merged, merged_json = _apply_set(stored, mods)
+                merged, merged_json = _apply_set(stored, self._recent.get(uid), mods)
             except ServiceError as error:
                 refused = error
                 status = refusal_status(error)
@@ -161,15 +227,7 @@ class MppsScp:
             else:
                 status = status_dataset(SUCCESS)
                 summary = self._store_set(conn, uid, peer, stored, merged, merged_json, mods)
-        if refused is not None:
-            log.warning(
-                "N-SET %s from %s refused: 0x%04X %s", uid, peer, status.Status, refused.comment
-            )
-            self._announce(peer, "N-SET", uid, status)
-            return status, None
-        log.info("N-SET %s from %s: %s", uid, peer, summary.status)
-        self._announce(peer, "N-SET", uid, status, summary)
-        return status, mods
+        return status, refused, summary
 
     def _store_set(
         self,
@@ -192,6 +250,10 @@ class MppsScp:
                 conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
             )
         instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+        if summary.status in mpps.FINAL_STATUSES:
+            self._recent.discard(uid)  # never updated again
+        else:
+            self._recent.put(uid, merged)
         return summary
 
     def on_get(self, event: Event) -> StatusReply:

@@ -30,7 +30,7 @@ from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.scp_context import Peer, ScpContext
-from mppsconsole.net.sockets import NODELAY_HANDLER
+from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 from mppsconsole.net.storage_scp import StorageScp
 from mppsconsole.store.db import Database
 
@@ -114,6 +114,7 @@ class DepartmentServer:
         ae.require_called_aet = True
         ae.require_calling_aet = list(self.settings.allowed_calling_aets)
         ae.maximum_associations = MAX_ASSOCIATIONS
+        ae.maximum_pdu_size = MAX_PDU_SIZE
         for abstract in (
             Verification,
             ModalityPerformedProcedureStep,
