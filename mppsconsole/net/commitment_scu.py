@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence as DicomSequence
 from pynetdicom import build_role, evt
 from pynetdicom.events import Event
 from pynetdicom.presentation import build_context
@@ -25,6 +24,7 @@ from mppsconsole.core.settings import Node
 from mppsconsole.core.worklist import new_uid
 from mppsconsole.net.association import associate, check_response
 from mppsconsole.net.commitment_scp import STORAGE_COMMITMENT_INSTANCE, record_report
+from mppsconsole.net.datasets import sop_references
 from mppsconsole.net.scp_context import now
 from mppsconsole.net.status import describe, is_success
 from mppsconsole.store import commitments
@@ -45,13 +45,7 @@ class CommitRequest:
 def action_information(request: CommitRequest) -> Dataset:
     ds = Dataset()
     ds.TransactionUID = request.transaction_uid
-    refs = []
-    for sop_class, sop_instance in request.references:
-        ref = Dataset()
-        ref.ReferencedSOPClassUID = sop_class
-        ref.ReferencedSOPInstanceUID = sop_instance
-        refs.append(ref)
-    ds.ReferencedSOPSequence = DicomSequence(refs)
+    ds.ReferencedSOPSequence = sop_references(request.references)
     return ds
 
 
@@ -72,8 +66,10 @@ def request_commitment(
     """
     request = CommitRequest(new_uid(), tuple(references))
 
-    def on_report(event: Event) -> int:
-        return record_report(db, event)
+    def on_report(event: Event) -> tuple[int, None]:
+        # pynetdicom wants (status, reply dataset) from an N-EVENT-REPORT handler; a
+        # bare status makes it abort the association right after the report.
+        return record_report(db, event), None
 
     deadline = time.monotonic() + wait
     with associate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -41,6 +42,17 @@ def merge(current: Dataset, modification: Dataset) -> Dataset:
     for elem in modification:
         merged[elem.tag] = elem
     return merged
+
+
+def sop_references(pairs: Iterable[tuple[str, str]]) -> Sequence:
+    """A sequence of (Referenced SOP Class UID, Referenced SOP Instance UID) items."""
+    items = []
+    for sop_class, sop_instance in pairs:
+        ref = Dataset()
+        ref.ReferencedSOPClassUID = sop_class
+        ref.ReferencedSOPInstanceUID = sop_instance
+        items.append(ref)
+    return Sequence(items)
 
 
 def code_item(code: Code) -> Dataset:

@@ -18,7 +18,7 @@ from mppsconsole.core.codes import Code
 from mppsconsole.core.dicomtime import format_da, format_tm
 from mppsconsole.core.mpps import COMPLETED, DISCONTINUED, IN_PROGRESS
 from mppsconsole.core.worklist import WorklistItem
-from mppsconsole.net.datasets import UTF8, code_item
+from mppsconsole.net.datasets import UTF8, code_item, sop_references
 
 #: Referenced Study Sequence items point at the (retired) Detached Study Management class.
 DETACHED_STUDY_MANAGEMENT = "1.2.840.10008.3.1.2.3.1"
@@ -169,13 +169,7 @@ def _series_item(series: PerformedSeries) -> Dataset:
     ds.SeriesInstanceUID = series.series_instance_uid
     ds.SeriesDescription = series.description
     ds.RetrieveAETitle = series.retrieve_ae
-    refs = []
-    for sop_class, sop_instance in series.images:
-        ref = Dataset()
-        ref.ReferencedSOPClassUID = sop_class
-        ref.ReferencedSOPInstanceUID = sop_instance
-        refs.append(ref)
-    ds.ReferencedImageSequence = DicomSequence(refs)
+    ds.ReferencedImageSequence = sop_references(series.images)
     ds.ReferencedNonImageCompositeSOPInstanceSequence = DicomSequence()
     return ds
 
