@@ -25,7 +25,7 @@ from mppsconsole.net.sockets import NODELAY_HANDLER
 from mppsconsole.store import instances, steps, worklist
 from mppsconsole.store.db import Database
 
-WAIT_MS = 15_000
+WAIT_MS = 30_000
 
 
 @pytest.fixture
@@ -139,7 +139,10 @@ def test_start_complete_and_discontinue_drive_real_associations(qtbot, console: 
         worklist.add_many(conn, items)
 
     console.start_scheduled([items[0]])
-    qtbot.waitUntil(lambda: console.model.rowCount() == 2, timeout=WAIT_MS)  # sent + received
+    # sent + received rows, and the started step selected once the task reports
+    qtbot.waitUntil(
+        lambda: console.model.rowCount() == 2 and not console.runner.running, timeout=WAIT_MS
+    )
     first = console.steps_panel.selected_step()
     assert first is not None and first.direction == SENT and first.accession_number == "GUI1"
     assert console.act_complete.isEnabled() and console.act_discontinue.isEnabled()
@@ -148,6 +151,7 @@ def test_start_complete_and_discontinue_drive_real_associations(qtbot, console: 
     uid = first.sop_instance_uid
     qtbot.waitUntil(lambda: _row_status(console, uid, RECEIVED) == COMPLETED, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: _row_status(console, uid, SENT) == COMPLETED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not console.runner.running, timeout=WAIT_MS)
     with db.reading() as conn:
         received = [i for i in instances.for_step(conn, uid) if i.direction == RECEIVED]
         item = worklist.find_by_accession(conn, "GUI1")[0]
@@ -156,7 +160,9 @@ def test_start_complete_and_discontinue_drive_real_associations(qtbot, console: 
     assert not console.act_complete.isEnabled()  # a completed step cannot be completed again
 
     console.start_scheduled([items[1]])
-    qtbot.waitUntil(lambda: console.model.rowCount() == 4, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: console.model.rowCount() == 4 and not console.runner.running, timeout=WAIT_MS
+    )
     second = console.steps_panel.selected_step()
     assert second is not None and second.accession_number == "GUI2"
     console.discontinue_selected(discontinuation_reason("110501"))
@@ -187,7 +193,10 @@ def test_send_images_and_commit_for_a_step(qtbot, console: MainWindow) -> None: 
         )
     with console.ctx.db.reading() as conn:
         console.start_scheduled(worklist.find_by_accession(conn, "IMG1"))
-    qtbot.waitUntil(lambda: console.steps_panel.selected_step() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: console.steps_panel.selected_step() is not None and not console.runner.running,
+        timeout=WAIT_MS,
+    )
     step = console.steps_panel.selected_step()
     assert step is not None
     console.send_images_selected(count=3)
