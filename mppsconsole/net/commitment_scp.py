@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -179,6 +180,7 @@ class CommitmentScp:
         self, assoc: Association, peer: Peer, event_type: int, report: Dataset
     ) -> None:
         try:
+            _wait_until_response_queued(assoc)
             if assoc.is_established and _send_on_same_association(assoc, event_type, report):
                 log.info("N-EVENT-REPORT commitment to %s sent", peer)
                 return
@@ -222,6 +224,19 @@ class CommitmentScp:
             assoc.release()
 
 
+def _wait_until_response_queued(assoc: Association) -> None:
+    """Return once the N-ACTION response is queued for the wire, ahead of our report.
+
+    EVT_DIMSE_SENT fires before the response's PDUs are queued, while the
+    reactor is still serving the N-ACTION (``_is_paused`` stays True all that
+    time), and pynetdicom's send methods take that for a paused reactor: a
+    report sent at once overtook the response about one time in four. The
+    reactor clears the flag as soon as it has served the request.
+    """
+    while assoc._is_paused and assoc.is_established:
+        time.sleep(0.0001)
+
+
 def _send_on_same_association(assoc: Association, event_type: int, report: Dataset) -> bool:
     """True when the requester acknowledged the report on its own association."""
     done = threading.Event()
@@ -256,9 +271,6 @@ def _end_wait_on_release(assoc: Association, done: threading.Event) -> None:
     paused_polls = 0
     while not done.wait(RELEASE_POLL_S):
         if not assoc.is_established:
-            # The reactor has stopped: a sender still waiting for it to pause
-            # would spin for ever, and one waiting for a response until a timeout.
-            assoc._is_paused = True
             assoc.dimse.msg_queue.put((None, None))  # ends the wait for a response
             return
         # Resume the reactor only once the sender has seen it paused (and sent the

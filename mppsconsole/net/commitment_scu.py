@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 
 from pydicom.dataset import Dataset
 from pynetdicom import build_role, evt
+from pynetdicom.dimse_messages import N_EVENT_REPORT_RSP
 from pynetdicom.events import Event
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
@@ -22,7 +24,7 @@ from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr
 from mppsconsole.core.errors import PeerError
 from mppsconsole.core.settings import Node
 from mppsconsole.core.worklist import new_uid
-from mppsconsole.net.association import associate, check_response
+from mppsconsole.net.association import DIMSE_TIMEOUT, associate, check_response
 from mppsconsole.net.commitment_scp import STORAGE_COMMITMENT_INSTANCE, record_report
 from mppsconsole.net.datasets import sop_references
 from mppsconsole.net.scp_context import now
@@ -66,10 +68,18 @@ def request_commitment(
     """
     request = CommitRequest(new_uid(), tuple(references))
 
+    reported_here = threading.Event()
+    response_sent = threading.Event()
+
     def on_report(event: Event) -> tuple[int, None]:
+        reported_here.set()
         # pynetdicom wants (status, reply dataset) from an N-EVENT-REPORT handler; a
         # bare status makes it abort the association right after the report.
         return record_report(db, event), None
+
+    def on_sent(event: Event) -> None:
+        if isinstance(event.message, N_EVENT_REPORT_RSP):
+            response_sent.set()
 
     deadline = time.monotonic() + wait
     with associate(
@@ -78,7 +88,7 @@ def request_commitment(
         [build_context(StorageCommitmentPushModel)],
         required=[StorageCommitmentPushModel],
         ext_neg=[build_role(StorageCommitmentPushModel, scu_role=True, scp_role=True)],
-        handlers=[(evt.EVT_N_EVENT_REPORT, on_report)],
+        handlers=[(evt.EVT_N_EVENT_REPORT, on_report), (evt.EVT_DIMSE_SENT, on_sent)],
     ) as assoc:
         # Recorded only once the peer is reachable (a request never sent is not
         # pending), and before the N-ACTION, so that the report finds its row.
@@ -93,6 +103,12 @@ def request_commitment(
         answer = _wait_for_answer(
             db, request.transaction_uid, deadline, lambda: bool(assoc.is_established)
         )
+        if reported_here.is_set():
+            # The answer is stored before the handler returns, so it can show up
+            # before pynetdicom has queued the N-EVENT-REPORT response. Releasing
+            # then would put the release ahead of the response: pynetdicom's DUL
+            # thread dies on the late response and the peer waits for it in vain.
+            response_sent.wait(max(0.0, min(deadline - time.monotonic(), DIMSE_TIMEOUT)))
     if answer is None:
         # The peer may have closed the association and report on a new one to our SCP.
         answer = _wait_for_answer(db, request.transaction_uid, deadline, lambda: True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mppsconsole.resources import sample_worklist
 from tests.e2e import peer
 from tests.e2e.conftest import DrainedServe, run_cli, steps_json
 
@@ -243,7 +244,7 @@ def test_worklist_import_json_and_csv(data_dir: Path, tmp_path: Path) -> None:
 
 def test_worklist_import_shipped_sample(data_dir: Path) -> None:
     """The README's sample: 'today' in a file, non-ASCII names kept intact through JSON."""
-    sample = Path(__file__).resolve().parents[2] / "resources" / "sample-worklist.json"
+    sample = sample_worklist("json")
     result = cli(data_dir, "worklist", "import", str(sample))
     assert result.returncode == 0, result.stderr
     items = {item["patient_id"]: item for item in worklist_json(data_dir)}
@@ -261,7 +262,7 @@ def test_worklist_import_shipped_sample(data_dir: Path) -> None:
 
 def test_names_survive_an_output_encoding_without_them(data_dir: Path) -> None:
     """stdout in a code page (Windows, redirected) must not crash on 张^伟 (DESIGN.md §4)."""
-    sample = Path(__file__).resolve().parents[2] / "resources" / "sample-worklist.json"
+    sample = sample_worklist("json")
     assert cli(data_dir, "worklist", "import", str(sample)).returncode == 0
     env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
     listed = cli(data_dir, "worklist", "list", "--json", env=env)
