@@ -17,22 +17,43 @@ def _ids(found: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def test_changes_from_another_process_are_seen_at_the_next_query(scp: RunningServer) -> None:
-    add_worklist(scp, {"patient_name": "A^A", "patient_id": "C1", "modality": "CT",
-                       "date": "20261122"})
+    add_worklist(
+        scp, {"patient_name": "A^A", "patient_id": "C1", "modality": "CT", "date": "20261122"}
+    )
     assert _ids(find_worklist(scp, mwl_query())[0]) == ["C1"]
     other = Database(scp.db.path)  # the CLI beside a running SCP: its own connection
     try:
         with other.transaction() as conn:
-            worklist.add_many(conn, [build_item({"patient_name": "B^B", "patient_id": "C2",
-                                                 "modality": "CT", "date": "20261122"})])
+            worklist.add_many(
+                conn,
+                [
+                    build_item(
+                        {
+                            "patient_name": "B^B",
+                            "patient_id": "C2",
+                            "modality": "CT",
+                            "date": "20261122",
+                        }
+                    )
+                ],
+            )
         assert _ids(find_worklist(scp, mwl_query())[0]) == ["C1", "C2"]
         with other.transaction() as conn:
             stored = worklist.list_items(conn)
             c1 = next(i for i in stored if i.patient_id == "C1")
             assert c1.id is not None
-            worklist.update(conn, c1.id, build_item({"patient_name": "A^Renamed",
-                                                     "patient_id": "C1", "modality": "CT",
-                                                     "date": "20261122"}))
+            worklist.update(
+                conn,
+                c1.id,
+                build_item(
+                    {
+                        "patient_name": "A^Renamed",
+                        "patient_id": "C1",
+                        "modality": "CT",
+                        "date": "20261122",
+                    }
+                ),
+            )
             worklist.delete(conn, [i.id for i in stored if i.patient_id == "C2" and i.id])
     finally:
         other.close()
@@ -44,8 +65,16 @@ def test_changes_from_another_process_are_seen_at_the_next_query(scp: RunningSer
 def test_cached_responses_follow_the_requested_keys_and_transfer_syntax(
     scp: RunningServer,
 ) -> None:
-    add_worklist(scp, {"patient_name": "Müller^Jürgen", "patient_id": "K1", "modality": "MR",
-                       "date": "20261122", "accession_number": "ACCK1"})
+    add_worklist(
+        scp,
+        {
+            "patient_name": "Müller^Jürgen",
+            "patient_id": "K1",
+            "modality": "MR",
+            "date": "20261122",
+            "accession_number": "ACCK1",
+        },
+    )
     narrow = mwl_query()
     wide = mwl_query(AccessionNumber="", PatientBirthDate="", sps_ScheduledStationName="")
     for _ in range(2):  # the second round is served from the cache
