@@ -16,6 +16,7 @@ import pytest
 
 from mppsconsole.net import association
 from tests.conftest import LOOPBACK, RunningServer
+from tests.network.conftest import create_step, mpps_association, stored_step
 from tests.network.peers import (
     BOUND,
     Modality,
@@ -23,6 +24,7 @@ from tests.network.peers import (
     free_port,
     hanging_up_peer,
     recording_scp,
+    run_in_process,
     silent_peer,
     verification_only_scp,
 )
@@ -285,17 +287,22 @@ def test_unknown_step(modality: Modality, recorder: RecordingScp, action: str) -
     assert recorder.sets == []
 
 
-def test_received_step_cannot_be_completed_as_ours(
-    modality: Modality, recorder: RecordingScp, scp: RunningServer
+def test_a_received_step_cannot_be_completed_from_here(
+    recorder: RecordingScp, scp: RunningServer, data_dir: Path, tmp_path: Path
 ) -> None:
-    """Only steps this console sent can be completed from it."""
-    uid = modality.ok(
-        "mpps", "start", "--to", f"{LOOPBACK}:{scp.port}", "--aec", scp.ae_title,
-        "--accession", "ACC-F",
-    ).stdout.strip()  # fmt: skip
-    result = modality.run("mpps", "complete", "1.2.3.999", "--to", "recorder")
-    result.assert_one_line_error(2, "no procedure step 1.2.3.999")
-    assert [s["sop_instance_uid"] for s in modality.steps()] == [uid]
+    """Only steps this console sent can be completed or discontinued from it."""
+    with mpps_association(scp) as assoc:
+        uid = create_step(assoc)  # an independent modality's step, received by our SCP
+    shared = Modality(tmp_path, recorder.node_toml("recorder"))
+    for action in ("complete", "discontinue"):
+        # The modality side working on the SCP's own store, as the window does.
+        result = run_in_process(
+            ["mpps", action, uid, "--to", "recorder", "--data-dir", str(data_dir),
+             "--config", str(shared.config)]
+        )  # fmt: skip
+        result.assert_one_line_error(2, f"no procedure step {uid} sent from this console")
+    assert recorder.sets == []
+    assert stored_step(scp, uid) is not None
 
 
 @pytest.mark.parametrize(

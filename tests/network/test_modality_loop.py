@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LOOPBACK, ServeProcess
+from tests.conftest import LOOPBACK, RunningServer, ServeProcess
 from tests.network.peers import (
     MODALITY_AE,
     DcmtkServer,
@@ -204,3 +204,32 @@ def test_commit_of_a_step_without_instances_is_bad_input(
     result.assert_one_line_error(2, uid, "no instances")
     unknown = modality.run("commit", "--to", "dept", "--mpps", "1.2.3.4")
     unknown.assert_one_line_error(2, "no procedure step 1.2.3.4")
+
+
+def test_out_of_the_box_the_modality_talks_to_its_own_scp(
+    scp: RunningServer, data_dir: Path, tmp_path: Path
+) -> None:
+    """One data folder, ``--to self``: the step is kept once as sent and once as received."""
+    config = tmp_path / "self.toml"
+    config.write_text(
+        f'[local]\nae_title = "{scp.ae_title}"\nbind_address = "{LOOPBACK}"\nport = {scp.port}\n',
+        encoding="utf-8",
+    )
+
+    def cli(*args: str) -> Any:
+        result = run_in_process([*args, "--data-dir", str(data_dir), "--config", str(config)])
+        assert result.code == 0, result.stderr
+        return result
+
+    cli("worklist", "add", "--patient-name", "Self^Sam", "--patient-id", "PID-S",
+        "--modality", "DX", "--date", "today", "--accession", "ACC-SELF")  # fmt: skip
+    uid = cli("mpps", "start", "--to", "self", "--accession", "ACC-SELF").stdout.strip()
+    cli("mpps", "complete", uid, "--to", "self", "--images", "2")
+    rows = [s for s in cli("steps", "list", "--json").json() if s["sop_instance_uid"] == uid]
+    assert {(s["direction"], s["status"], s["image_count"]) for s in rows} == {
+        ("sent", "COMPLETED", 2),
+        ("received", "COMPLETED", 2),
+    }
+    assert cli("worklist", "list", "--json").json()[0]["status"] == "COMPLETED"
+    result = cli("commit", "--to", "self", "--mpps", uid)
+    assert re.fullmatch(r"storage commitment \S+: 2 committed, 0 failed\n", result.stdout)
