@@ -21,7 +21,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from mppsconsole.core.errors import PeerError
+from mppsconsole.core.errors import PeerError, UserError
 from mppsconsole.core.settings import Node
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
@@ -139,6 +139,9 @@ def associate(
     ``required`` lists abstract syntaxes the peer must accept, so "peer does not
     support MPPS" is reported as such rather than as a later, obscure failure.
     """
+    if node.tls:
+        # Never fall back to plain TCP for a node configured for TLS (issue #6 adds TLS).
+        raise UserError(f"node {node.name} is configured for TLS, which is not supported yet")
     ae = AE(ae_title=local_ae_title)
     ae.maximum_pdu_size = MAX_PDU_SIZE
     ae.connection_timeout = ACSE_TIMEOUT
