@@ -50,7 +50,11 @@ def revision() -> str:
 
 
 def markdown(
-    tables: dict[str, list[Table]], opts: Options, elapsed: float, loads: tuple[str, str]
+    tables: dict[str, list[Table]],
+    opts: Options,
+    elapsed: float,
+    loads: tuple[str, str],
+    code: tuple[str, str],
 ) -> str:
     info = versions()
     lines = [
@@ -63,7 +67,13 @@ def markdown(
         f"* Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}, {info['platform']}",
         f"* Python {info['python']}, pynetdicom {info['pynetdicom']}, "
         f"pydicom {info['pydicom']}, PySide6 {info['PySide6']}",
-        f"* Code: {revision()}",
+        f"* Code: {code[0]}"
+        + (
+            ""
+            if code[0] == code[1]
+            else f" at the start, {code[1]} at the end (each benchmark "
+            "measures the working tree as it was when that benchmark started)"
+        ),
         f"* Load average (1/5/15 min) at the start: {loads[0]}; at the end: {loads[1]}",
         "* Loopback only (127.0.0.1); other work may have been running on the machine, "
         "which is why rounds alternate and figures are medians with [min–max].",
@@ -91,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     tables: dict[str, list[Table]] = {}
     started = time.monotonic()
     load_at_start = load_average()
+    code_at_start = revision()
     try:
         for name in names:
             say(f"{name} starts")
@@ -104,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         cleanup()
     if args.markdown:
         args.markdown.write_text(
-            markdown(tables, opts, time.monotonic() - started, (load_at_start, load_average())),
+            markdown(
+                tables,
+                opts,
+                time.monotonic() - started,
+                (load_at_start, load_average()),
+                (code_at_start, revision()),
+            ),
             encoding="utf-8",
         )
         say(f"results written to {args.markdown}")
