@@ -27,7 +27,7 @@ from mppsconsole.core.settings import Node, Settings, valid_ae_title
 from mppsconsole.core.step import RECEIVED, SENT
 from mppsconsole.core.worklist import WorklistItem, build_item
 from mppsconsole.core.worklist_file import parse_worklist_file
-from mppsconsole.store import instances, steps, worklist
+from mppsconsole.store import commitments, instances, steps, worklist
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +237,7 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
         direction = stored.summary.direction if stored else args.direction
         history = steps.messages(conn, args.uid, direction)
         linked = instances.for_step(conn, args.uid)
+        commitment_requests = commitments.for_step(conn, args.uid)
     if stored is None:
         raise InputError(f"no procedure step {args.uid}")
     if args.json:
@@ -244,6 +245,7 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
         data["attributes"] = json.loads(stored.dataset_json)
         data["messages"] = [m.to_json() for m in history]
         data["instances"] = [i.to_json() for i in linked]
+        data["commitments"] = [c.to_json() for c in commitment_requests]
         _print_json(data)
         return 0
     for key, value in stored.summary.to_json().items():
@@ -257,7 +259,13 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
         )
     print(f"\ninstances: {len(linked)}")
     for i in linked:
-        print(f"  {i.sop_instance_uid} {i.path}")
+        print(f"  {i.sop_instance_uid} {i.direction} {i.path}")
+    print(f"\nstorage commitment requests: {len(commitment_requests)}")
+    for c in commitment_requests:
+        print(
+            f"  {c.requested_at:%Y-%m-%d %H:%M:%S} {c.node} {c.state}: "
+            f"{len(c.committed)} committed, {len(c.failed)} failed ({c.transaction_uid})"
+        )
     return 0
 
 

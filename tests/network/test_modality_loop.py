@@ -151,6 +151,11 @@ def test_full_scheduled_workflow(modality: Modality, department: Department) -> 
     # which the modality then releases normally.
     result = modality.ok("commit", "--to", "dept", "--mpps", uid)
     assert re.fullmatch(r"storage commitment \S+: 2 committed, 0 failed\n", result.stdout)
+    # the answer is recorded on the step
+    shown = modality.ok("steps", "show", uid, "--direction", "sent", "--json").json()
+    (request,) = shown["commitments"]
+    assert request["state"] == "committed" and len(request["committed"]) == 2
+    assert request["failed"] == [] and request["step_uid"] == uid
     assert wait_until(lambda: "released by MODALITY1" in department.log().split("N-ACTION")[-1])
     assert "aborted" not in department.log()
     assert "ERROR" not in modality_log(modality)
