@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import dataclasses
 import io
 import json
 import logging
@@ -81,7 +82,7 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
 
     settings = app.load(locations)
     if args.aet:
-        settings = _replace(settings, ae_title=args.aet)
+        settings = dataclasses.replace(settings, ae_title=args.aet)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -98,10 +99,11 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
     return 0
 
 
-def _replace(settings: Any, **changes: Any) -> Any:
-    import dataclasses
+def _syntaxes() -> dict[str, str]:
+    """The images' transfer syntax choices (imported late: numpy and pydicom are heavy)."""
+    from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 
-    return dataclasses.replace(settings, **changes)
+    return TRANSFER_SYNTAX_CHOICES
 
 
 # --- worklist ----------------------------------------------------------------
@@ -378,7 +380,7 @@ def cmd_mpps_complete(args: argparse.Namespace, locations: paths.Locations) -> i
             args.uid,
             image_count=args.images,
             storage_node=storage,
-            transfer_syntax=_transfer_syntax(args.transfer_syntax),
+            transfer_syntax=_syntaxes()[args.transfer_syntax],
             progress=_StderrProgress("sending image"),
         )
     print(
@@ -406,12 +408,6 @@ def cmd_mpps_discontinue(args: argparse.Namespace, locations: paths.Locations) -
     return 0
 
 
-def _transfer_syntax(name: str) -> str:
-    from pydicom.uid import ExplicitVRLittleEndian, RLELossless
-
-    return {"explicit": ExplicitVRLittleEndian, "rle": RLELossless}[name]
-
-
 def cmd_send_images(args: argparse.Namespace, locations: paths.Locations) -> int:
     from mppsconsole.net.modality import send_images
 
@@ -427,7 +423,7 @@ def cmd_send_images(args: argparse.Namespace, locations: paths.Locations) -> int
             modality=args.modality.upper() if args.modality else None,
             accession=args.accession,
             mpps_uid=args.mpps,
-            transfer_syntax=_transfer_syntax(args.transfer_syntax),
+            transfer_syntax=_syntaxes()[args.transfer_syntax],
             progress=_StderrProgress("sending image"),
         )
     series = sent[0].series_instance_uid if sent else ""

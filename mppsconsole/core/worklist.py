@@ -91,7 +91,8 @@ def new_uid() -> str:
     return f"2.25.{uuid.uuid4().int}"
 
 
-def _new_number(prefix: str) -> str:
+def new_number(prefix: str) -> str:
+    """A short, practically unique identifier (accession, procedure, step IDs)."""
     # 12 random digits: a collision needs ~10^6 items before it gets likely.
     return f"{prefix}{uuid.uuid4().int % 10**12:012d}"
 
@@ -146,10 +147,10 @@ def build_item(fields: Mapping[str, Any]) -> WorklistItem:
         patient_id=text["patient_id"],
         modality=_check(_CS, text["modality"].upper(), "modality"),
         scheduled_start=_scheduled_start(text),
-        accession_number=text.get("accession_number") or _new_number("A"),
+        accession_number=text.get("accession_number") or new_number("A"),
         study_instance_uid=text.get("study_instance_uid") or new_uid(),
-        requested_procedure_id=text.get("requested_procedure_id") or _new_number("RP"),
-        scheduled_step_id=text.get("scheduled_step_id") or _new_number("SPS"),
+        requested_procedure_id=text.get("requested_procedure_id") or new_number("RP"),
+        scheduled_step_id=text.get("scheduled_step_id") or new_number("SPS"),
         birth_date=birth_date,
         sex=sex,
         description=text.get("description", ""),

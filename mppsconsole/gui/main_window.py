@@ -38,11 +38,11 @@ from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.gui.traffic_log import TrafficDock
 from mppsconsole.net import modality
 from mppsconsole.net.echo_scu import echo
+from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 from mppsconsole.net.workstation import Patient, Workstation
 from mppsconsole.store import steps
 from mppsconsole.store.db import Database
 
-SYNTAXES = {"explicit": "1.2.840.10008.1.2.1", "rle": "1.2.840.10008.1.2.5"}
 COMMIT_WAIT_S = 30.0
 
 
@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
                 uid,
                 image_count=count,
                 storage_node=storage,
-                transfer_syntax=SYNTAXES[syntax],
+                transfer_syntax=TRANSFER_SYNTAX_CHOICES[syntax],
                 events=hub,
                 progress=self.runner.progress(task),
                 cancel=task.cancel,
@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
                 count=n,
                 modality=chosen_modality,
                 mpps_uid=uid,
-                transfer_syntax=SYNTAXES[syntax],
+                transfer_syntax=TRANSFER_SYNTAX_CHOICES[syntax],
                 events=hub,
                 progress=self.runner.progress(task),
                 cancel=task.cancel,

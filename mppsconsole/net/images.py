@@ -105,6 +105,12 @@ class ImageContext:
 
 MODALITIES: tuple[str, ...] = ("CT", "MR", "CR", "DX", "US", "SC")
 
+#: The transfer syntaxes a user picks for generated images (CLI choice -> UID).
+TRANSFER_SYNTAX_CHOICES: dict[str, str] = {
+    "explicit": ExplicitVRLittleEndian,
+    "rle": RLELossless,
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class SeriesPlan:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -30,7 +29,7 @@ from mppsconsole.core.errors import InputError
 from mppsconsole.core.events import EventHub, InstanceStored, StepChanged, Traffic
 from mppsconsole.core.settings import Node
 from mppsconsole.core.step import SENT, StepSummary, referenced_instances, summarize
-from mppsconsole.core.worklist import WorklistItem, new_uid
+from mppsconsole.core.worklist import WorklistItem, new_number, new_uid
 from mppsconsole.net import datasets, images
 from mppsconsole.net.association import associate
 from mppsconsole.net.commitment_scu import request_commitment
@@ -73,10 +72,6 @@ def _announce(
     )
     if summary is not None:
         events.publish(StepChanged(summary))
-
-
-def _new_number(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().int % 10**12:012d}"
 
 
 def _message(uid: str, node: Node, command: str, status: Dataset, ds: Dataset) -> steps.Message:
@@ -129,7 +124,7 @@ def start_step(
     unscheduled ``patient``; several items of one patient make the IHE group case.
     """
     start = now().replace(microsecond=0)
-    pps_id = _new_number("PPS")
+    pps_id = new_number("PPS")
     if items or accession is not None:
         chosen = list(items) if items else _items_for(db, accession or "")
         ds = n_create_scheduled(chosen, station.performer, pps_id=pps_id, start=start)

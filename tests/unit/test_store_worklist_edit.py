@@ -11,20 +11,7 @@ from mppsconsole.core.errors import InputError
 from mppsconsole.core.worklist import WorklistItem
 from mppsconsole.store import worklist
 from mppsconsole.store.db import Database
-
-
-def order(step_id: str = "SPS1", **overrides: object) -> WorklistItem:
-    base = WorklistItem(
-        patient_name="Doe^Jane",
-        patient_id="P1",
-        modality="CT",
-        scheduled_start=dt.datetime(2026, 11, 21, 9, 0),
-        accession_number="A1",
-        study_instance_uid="1.2.3",
-        requested_procedure_id="RP1",
-        scheduled_step_id=step_id,
-    )
-    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+from tests.unit.test_store import order
 
 
 def local_items(db: Database) -> list[WorklistItem]:
