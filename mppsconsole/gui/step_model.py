@@ -73,10 +73,17 @@ COLUMNS: tuple[tuple[Any, Any], ...] = (
     (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), lambda s: s.calling_ae),
 )
 ENDED_COLUMN = 8
+_NEVER = float("-inf")  # an absent time sorts before every time
+# Times sort by timestamp(): isoformat() of an aware datetime cost 4 µs, most of
+# sorting 100,000 steps. Each key ends with the step's identity, so keys are unique.
 _SORT_KEYS: dict[int, Any] = {
-    7: lambda s: s.start.isoformat() if s.start else "",
-    8: lambda s: s.end.isoformat() if s.end else "",
-    9: lambda s: s.image_count,
+    7: lambda s: (s.start.timestamp() if s.start else _NEVER, s.sop_instance_uid, s.direction),
+    ENDED_COLUMN: lambda s: (
+        s.end.timestamp() if s.end else _NEVER,
+        s.sop_instance_uid,
+        s.direction,
+    ),
+    9: lambda s: (s.image_count, s.sop_instance_uid, s.direction),
 }
 
 
@@ -89,11 +96,9 @@ def _sort_key(column: int) -> Any:
     """Key for ``column``: typed where it matters, case-folded text otherwise, UID last."""
     special = _SORT_KEYS.get(column)
     if special is not None:
-        return lambda s: (special(s), *_key(s))
-    if column == ENDED_COLUMN:
-        return lambda s: (s.end.isoformat() if s.end else "", *_key(s))
+        return special
     getter = COLUMNS[column][1]
-    return lambda s: (getter(s).casefold(), *_key(s))
+    return lambda s: (getter(s).casefold(), s.sop_instance_uid, s.direction)
 
 
 class StepTableModel(QAbstractTableModel):

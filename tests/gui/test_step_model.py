@@ -252,7 +252,7 @@ def test_mixed_batches_keep_the_order_and_persistent_indexes_follow_their_step(
         model.apply(batch)
         expected = sorted(
             current.values(),
-            key=lambda s: (s.start.isoformat() if s.start else "", s.sop_instance_uid),
+            key=lambda s: (s.start, s.sop_instance_uid),
             reverse=order == Qt.SortOrder.DescendingOrder,
         )
         assert [model.step(r) for r in range(model.rowCount())] == expected
