@@ -13,9 +13,10 @@ RECEIVED = "received"
 SENT = "sent"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class StepSummary:
-    """The columns of a step, derived from its current attributes."""
+    """The columns of a step, derived from its current attributes (slots: the window
+    holds one per step, 100,000 and more)."""
 
     sop_instance_uid: str
     status: str

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
 
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
-        self._clock.timeout.connect(self.model.tick)
+        self._clock.timeout.connect(self.steps_panel.tick)
         self._clock.start()
         self._restore_layout()
         self.reload_steps()

@@ -54,6 +54,9 @@ class StepFilter:
         return True
 
 
+_EVERYTHING = StepFilter()
+
+
 class StepFilterProxy(QSortFilterProxyModel):
     def __init__(self, source: StepTableModel, parent: Any = None) -> None:
         super().__init__(parent)
@@ -73,6 +76,8 @@ class StepFilterProxy(QSortFilterProxyModel):
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:
+        if self._filter == _EVERYTHING:  # the usual case: a model reset asks for every row
+            return True
         model = self.sourceModel()
         assert isinstance(model, StepTableModel)
         return self._filter.accepts(model.step(source_row))

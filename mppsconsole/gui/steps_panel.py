@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.step import RECEIVED, SENT, StepSummary
 from mppsconsole.gui.step_filter import StepFilter, StepFilterProxy
-from mppsconsole.gui.step_model import STEP_ROLE, StepTableModel
+from mppsconsole.gui.step_model import ENDED_COLUMN, STEP_ROLE, StepTableModel
 
 _PERIODS = (
     (QT_TRANSLATE_NOOP("StepsPanel", "Any date"), None),
@@ -100,6 +100,13 @@ class StepsPanel(QWidget):
         """A model reset clears the header's indicator; the model keeps its order."""
         header = self.table.horizontalHeader()
         header.setSortIndicator(self.model.sort_column, self.model.sort_order)
+
+    def tick(self) -> None:
+        """Advance the model's clock and repaint the visible part of the elapsed column."""
+        self.model.tick()
+        viewport = self.table.viewport()
+        x = self.table.columnViewportPosition(ENDED_COLUMN)
+        viewport.update(x, 0, self.table.columnWidth(ENDED_COLUMN), viewport.height())
 
     def current_filter(self) -> StepFilter:
         days = self.period.currentData()

@@ -221,3 +221,40 @@ def test_the_table_starts_sorted_newest_first(qtbot) -> None:  # type: ignore[no
     assert header.sortIndicatorSection() == 7 and model.sort_column == 7
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
     assert [panel.proxy.index(r, 2).data() for r in range(3)] == ["P00009", "P00004", "P00002"]
+
+
+@pytest.mark.parametrize("order", [Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder])
+def test_mixed_batches_keep_the_order_and_persistent_indexes_follow_their_step(
+    order: Qt.SortOrder,
+) -> None:
+    """Inserts, in-place updates and moves in one batch, as the bridge delivers them."""
+    import random
+
+    chooser = random.Random(8)
+    model = StepTableModel()
+    model.sort(7, order)
+    current = {n: step(n) for n in range(0, 60, 3)}
+    model.reset(list(current.values()))
+    watched = [QPersistentModelIndex(model.index(r, 0)) for r in range(0, 20, 4)]
+    watched_uids = [model.step(p.row()).sop_instance_uid for p in watched]
+    for _ in range(30):
+        batch = []
+        for _ in range(chooser.randint(1, 12)):
+            n = chooser.randrange(80)
+            if n in current and chooser.random() < 0.5:  # moves: a new start time
+                changed = dataclasses.replace(current[n], start=BASE + dt.timedelta(hours=n))
+            elif n in current:
+                changed = dataclasses.replace(current[n], status=COMPLETED)
+            else:
+                changed = step(n)
+            current[n] = changed
+            batch.append(changed)
+        model.apply(batch)
+        expected = sorted(
+            current.values(),
+            key=lambda s: (s.start, s.sop_instance_uid),
+            reverse=order == Qt.SortOrder.DescendingOrder,
+        )
+        assert [model.step(r) for r in range(model.rowCount())] == expected
+        assert [model.row_of(s.sop_instance_uid) for s in expected] == list(range(len(expected)))
+        assert [model.step(p.row()).sop_instance_uid for p in watched] == watched_uids
