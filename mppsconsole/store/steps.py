@@ -24,6 +24,8 @@ _COLUMNS = (
     "series_count",
     "image_count",
     "calling_ae",
+    "finding_count",
+    "worst_finding",
 )
 _SELECT = ", ".join(f'"{c}"' for c in _COLUMNS) + ", updated_at"
 
