@@ -158,6 +158,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX findings_step ON findings (step_uid, direction, scope);
     ALTER TABLE steps ADD COLUMN finding_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE steps ADD COLUMN worst_finding TEXT NOT NULL DEFAULT '';
+    -- the Specific Character Set each worklist item is served in (test data beyond ASCII)
+    ALTER TABLE worklist_items ADD COLUMN character_set TEXT NOT NULL DEFAULT '';
     """,
 )
 
