@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -18,6 +18,13 @@ from PySide6.QtGui import QBrush
 
 from mppsconsole.core.mpps import IN_PROGRESS
 from mppsconsole.core.step import RECEIVED, SENT, StepSummary
+from mppsconsole.core.validation import Finding
+from mppsconsole.gui.findings_view import (
+    SEVERITY_COLOURS,
+    badge_tooltip,
+    severity_icon,
+    severity_rank,
+)
 from mppsconsole.gui.icons import STATUS_COLOURS, status_icon
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -63,12 +70,19 @@ COLUMNS: tuple[tuple[Any, Any], ...] = (
     ),
     (QT_TRANSLATE_NOOP("StepTableModel", "Direction"), lambda s: s.direction),
     (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), lambda s: s.calling_ae),
+    # the validation badge (gui/findings_view.py): count, icon and colour of the worst
+    (
+        QT_TRANSLATE_NOOP("StepTableModel", "Findings"),
+        lambda s: str(s.finding_count) if s.finding_count else "",
+    ),
 )
 ENDED_COLUMN = 8
+FINDINGS_COLUMN = 12
 _SORT_KEYS: dict[int, Any] = {
     7: lambda s: s.start.isoformat() if s.start else "",
     8: lambda s: s.end.isoformat() if s.end else "",
     9: lambda s: s.image_count,
+    FINDINGS_COLUMN: lambda s: (severity_rank(s.worst_finding), s.finding_count),
 }
 
 
@@ -101,6 +115,8 @@ class StepTableModel(QAbstractTableModel):
         self._now = dt.datetime.now().astimezone()
         self._sort_column = 7  # Started
         self._descending = True
+        #: The findings of one step, for the badge's tooltip (read on hover only).
+        self.findings_of: Callable[[str, str], Sequence[Finding]] | None = None
 
     # -- Qt interface --------------------------------------------------------
 
@@ -133,8 +149,21 @@ class StepTableModel(QAbstractTableModel):
         if column == 0 and role == Qt.ItemDataRole.ForegroundRole:
             colour = STATUS_COLOURS.get(step.status)
             return QBrush(colour) if colour else None
+        if column == FINDINGS_COLUMN:
+            return self._badge(step, role)
         if role == Qt.ItemDataRole.ToolTipRole:
             return step.sop_instance_uid
+        return None
+
+    def _badge(self, step: StepSummary, role: int) -> Any:
+        if not step.finding_count:
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return severity_icon(step.worst_finding)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(SEVERITY_COLOURS[step.worst_finding])
+        if role == Qt.ItemDataRole.ToolTipRole and self.findings_of is not None:
+            return badge_tooltip(self.findings_of(step.sop_instance_uid, step.direction))
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
