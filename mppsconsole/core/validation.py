@@ -244,11 +244,11 @@ def check_worklist(attrs: Attributes, orders: Sequence[WorklistItem | None]) -> 
                 )
         if not patient_checked:
             patient_checked = True
-            found.extend(_compare_patient(attrs, order, "step"))
+            found.extend(_compare_patient(attrs, order))
     return found
 
 
-def _compare_patient(attrs: Attributes, order: WorklistItem, what: str) -> list[Finding]:
+def _compare_patient(attrs: Attributes, order: WorklistItem) -> list[Finding]:
     found = []
     for keyword in PATIENT_KEYS:
         expected, actual = getattr(order, _PATIENT_FIELDS[keyword]), text(attrs, keyword)
@@ -257,7 +257,7 @@ def _compare_patient(attrs: Attributes, order: WorklistItem, what: str) -> list[
                 Finding(
                     ERROR,
                     keyword,
-                    f"{actual!r} in the {what}, worklist has {expected!r}",
+                    f"{actual!r} in the step, worklist has {expected!r}",
                     APPENDIX_A,
                 )
             )

@@ -104,7 +104,9 @@ def generate(
     """
     if charset not in CHARSETS:
         raise ValueError(f"unknown charset {charset!r}")
-    rng = random.Random(seed)
+    # The charset is part of the seed: files made with one seed for two charsets can be
+    # imported side by side (their orders would otherwise share every identifier).
+    rng = random.Random(None if seed is None else f"{charset}:{seed}")
     slots = sorted(rng.randrange(DAY_SLOTS) for _ in range(count))
     items = []
     for slot in slots:
