@@ -26,9 +26,10 @@ from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.nodes import destination
 from mppsconsole.core.settings import Node, Settings, valid_ae_title
 from mppsconsole.core.step import RECEIVED, SENT
+from mppsconsole.core.validation import Finding
 from mppsconsole.core.worklist import WorklistItem, build_item
 from mppsconsole.core.worklist_file import parse_worklist_file
-from mppsconsole.store import commitments, instances, steps, worklist
+from mppsconsole.store import commitments, findings, instances, steps, worklist
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,41 @@ def cmd_worklist_import(args: argparse.Namespace, locations: paths.Locations) ->
     return 0
 
 
+def cmd_worklist_generate(args: argparse.Namespace, locations: paths.Locations) -> int:
+    """Random but plausible orders: to stdout or a file as JSON, or straight into the store."""
+    import datetime as dt
+
+    from mppsconsole.core.dicomtime import parse_date
+    from mppsconsole.core.worklist_generator import generate
+
+    if args.count < 1:
+        raise InputError(f"COUNT must be at least 1, not {args.count}")
+    day = dt.date.today() if args.date.strip().lower() == "today" else parse_date(args.date)
+    items = generate(args.count, charset=args.charset, day=day, seed=args.seed)
+    if args.import_:
+        settings = app.load(locations)
+        with app.open_store(locations, settings) as db:
+            try:
+                with db.transaction() as conn:
+                    worklist.add_many(conn, items)
+            except InputError as exc:
+                raise InputError(f"{exc}; nothing imported") from None
+        print(f"imported {len(items)} generated worklist item(s)")
+        return 0
+    data = [item.to_json() for item in items]
+    if args.output is None:
+        _print_json(data)
+        return 0
+    try:
+        Path(args.output).write_text(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror}") from None
+    print(f"wrote {len(items)} worklist item(s) to {args.output}")
+    return 0
+
+
 def cmd_worklist_list(args: argparse.Namespace, locations: paths.Locations) -> int:
     settings = app.load(locations)
     with app.open_store(locations, settings) as db, db.reading() as conn:
@@ -240,6 +276,7 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
         history = steps.messages(conn, args.uid, direction)
         linked = instances.for_step(conn, args.uid)
         commitment_requests = commitments.for_step(conn, args.uid)
+        step_findings = findings.for_step(conn, args.uid, direction) if stored else []
     if stored is None:
         raise InputError(f"no procedure step {args.uid}")
     if args.json:
@@ -248,6 +285,7 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
         data["messages"] = [m.to_json() for m in history]
         data["instances"] = [i.to_json() for i in linked]
         data["commitments"] = [c.to_json() for c in commitment_requests]
+        data["findings"] = [f.to_json() for f in step_findings]
         _print_json(data)
         return 0
     for key, value in stored.summary.to_json().items():
@@ -268,7 +306,14 @@ def cmd_steps_show(args: argparse.Namespace, locations: paths.Locations) -> int:
             f"  {c.requested_at:%Y-%m-%d %H:%M:%S} {c.node} {c.state}: "
             f"{len(c.committed)} committed, {len(c.failed)} failed ({c.transaction_uid})"
         )
+    _print_findings(step_findings)
     return 0
+
+
+def _print_findings(found: Sequence[Finding]) -> None:
+    print(f"\nfindings: {len(found)}")
+    for f in found:
+        print(f"  {f.severity:7} {f.attribute}: {f.message} [{f.rule}]")
 
 
 # --- modality side (SCU) -------------------------------------------------------
@@ -474,6 +519,26 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _add_worklist_generate(wl_sub: Any, common: argparse.ArgumentParser) -> None:
+    from mppsconsole.core.worklist_generator import CHARSETS
+
+    gen = wl_sub.add_parser(
+        "generate", parents=[common], help="random but plausible orders (test data)"
+    )
+    gen.add_argument("count", type=int, metavar="COUNT")
+    gen.add_argument(
+        "--charset", choices=tuple(CHARSETS), default="utf-8", help="names and their encoding"
+    )
+    gen.add_argument("--seed", type=int, help="the same seed gives the same worklist")
+    gen.add_argument("--date", default="today", help="YYYYMMDD or today (default)")
+    where = gen.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="FILE", help="write JSON for 'worklist import'")
+    where.add_argument(
+        "--import", dest="import_", action="store_true", help="add to the local worklist"
+    )
+    gen.set_defaults(handler=cmd_worklist_generate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -515,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = wl_sub.add_parser("import", parents=[common], help="import items from JSON or CSV")
     imp.add_argument("file")
     imp.set_defaults(handler=cmd_worklist_import)
+    _add_worklist_generate(wl_sub, common)
     lst = wl_sub.add_parser("list", parents=[common], help="list the local worklist")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=cmd_worklist_list)

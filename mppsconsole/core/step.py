@@ -34,6 +34,9 @@ class StepSummary:
     image_count: int = 0
     calling_ae: str = ""
     updated_at: dt.datetime | None = None
+    #: Validation findings (core/validation.py): how many, and the worst severity.
+    finding_count: int = 0
+    worst_finding: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The step object of the command-line contract (DESIGN.md §4)."""

@@ -19,6 +19,10 @@ LOCAL_CODING_SCHEME = "99MPPSC"
 FINISHED_STATUSES = frozenset({"COMPLETED", "DISCONTINUED"})
 SEXES = ("M", "F", "O", "")
 
+#: Specific Character Sets an item may be served in, and the Python codec of each;
+#: "" is the default repertoire, widened to UTF-8 when a value needs it.
+CHARACTER_SETS = {"": "ascii", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8", "GB18030": "gb18030"}
+
 _CS = re.compile(r"^[A-Z0-9_ ]{1,16}$")
 _AE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{0,16}$")  # default repertoire, no backslash
 
@@ -44,6 +48,8 @@ class WorklistItem:
     protocol_code_value: str = ""
     protocol_coding_scheme: str = ""
     protocol_code_meaning: str = ""
+    #: Specific Character Set the worklist SCP answers this item in ("": UTF-8 when needed).
+    character_set: str = ""
     status: str = SCHEDULED
     source: str = "local"
     id: int | None = None
@@ -68,6 +74,7 @@ class WorklistItem:
             "protocol_code_value": self.protocol.value,
             "protocol_coding_scheme": self.protocol.scheme,
             "protocol_code_meaning": self.protocol.meaning,
+            "character_set": self.character_set,
             "status": self.status,
             "source": self.source,
         }
@@ -118,6 +125,22 @@ def _scheduled_start(fields: Mapping[str, str]) -> dt.datetime:
     return dt.datetime.combine(day, moment)
 
 
+def _character_set(text: Mapping[str, str]) -> str:
+    """The item's Specific Character Set, checked against the text it must carry."""
+    name = text.get("character_set", "").upper().replace("-", "_")
+    if name not in CHARACTER_SETS:
+        known = ", ".join(repr(c) for c in CHARACTER_SETS if c)
+        raise InputError(f"unknown character_set {name!r} (expected {known} or empty)")
+    if not name:
+        return name
+    for field in ("patient_name", "description", "referring_physician", "step_description"):
+        try:
+            text.get(field, "").encode(CHARACTER_SETS[name])
+        except UnicodeEncodeError:
+            raise InputError(f"{field} {text[field]!r} cannot be written in {name}") from None
+    return name
+
+
 def build_item(fields: Mapping[str, Any]) -> WorklistItem:
     """A validated item from user-supplied text fields, identifiers generated when absent.
 
@@ -142,6 +165,7 @@ def build_item(fields: Mapping[str, Any]) -> WorklistItem:
     sex = text.get("sex", "").upper()
     if sex not in SEXES:
         raise InputError(f"invalid sex {sex!r} (expected M, F or O)")
+    character_set = _character_set(text)
     return WorklistItem(
         patient_name=text["patient_name"],
         patient_id=text["patient_id"],
@@ -160,6 +184,7 @@ def build_item(fields: Mapping[str, Any]) -> WorklistItem:
         protocol_code_value=text.get("protocol_code_value", ""),
         protocol_coding_scheme=text.get("protocol_coding_scheme", ""),
         protocol_code_meaning=text.get("protocol_code_meaning", ""),
+        character_set=character_set,
         status=text.get("status") or SCHEDULED,
         source=text.get("source") or "local",
     )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
 
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.step import StepSummary
+from mppsconsole.core.validation import Finding
+from mppsconsole.gui.findings_view import FindingsTable, severity_icon
 from mppsconsole.net.dataset_tree import AttributeRow, as_text, tree
-from mppsconsole.store import instances, steps
+from mppsconsole.store import findings, instances, steps
 from mppsconsole.store.db import Database
 
 
@@ -61,13 +63,17 @@ def _attribute_tree(parent: QWidget) -> QTreeWidget:
 def _table(parent: QWidget, headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers), parent)
     table.setHorizontalHeaderLabels(headers)
+    _table_style(table)
+    return table
+
+
+def _table_style(table: QTableWidget) -> None:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.verticalHeader().hide()
     table.horizontalHeader().setStretchLastSection(True)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    return table
 
 
 class DetailPane(QWidget):
@@ -114,6 +120,10 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.attributes, self.tr("Attributes"))
         self.tabs.addTab(history_split, self.tr("History"))
         self.tabs.addTab(self.instances, self.tr("Instances"))
+        self.findings = FindingsTable(self)
+        _table_style(self.findings)
+        self.tabs.addTab(self.findings, "")
+        self._show_findings([])
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.title, 1)
@@ -148,6 +158,7 @@ class DetailPane(QWidget):
             self.history.setRowCount(0)
             self.message_tree.clear()
             self.instances.setRowCount(0)
+            self._show_findings([])
             return
         self.reload()
 
@@ -159,6 +170,7 @@ class DetailPane(QWidget):
             stored = steps.get(conn, self._uid, self._direction)
             self._history = steps.messages(conn, self._uid, self._direction)
             linked = instances.for_step(conn, self._uid)
+            found = findings.for_step(conn, self._uid, self._direction)
         if stored is None:
             self.show_step(None)
             return
@@ -193,7 +205,16 @@ class DetailPane(QWidget):
             "attributes": json.loads(stored.dataset_json),
             "messages": [m.to_json() for m in self._history],
             "instances": [i.to_json() for i in linked],
+            "findings": [f.to_json() for f in found],
         }
+        self._show_findings(found)
+
+    def _show_findings(self, found: list[Finding]) -> None:
+        self.findings.show_findings(found)
+        index = self.tabs.indexOf(self.findings)
+        self.tabs.setTabText(index, self.tr("Findings ({0})").format(len(found)))
+        worst = found[0].severity if found else ""
+        self.tabs.setTabIcon(index, severity_icon(worst) if worst else QIcon())
 
     def _show_message(self) -> None:
         rows = self.history.selectionModel().selectedRows()

@@ -26,6 +26,7 @@ from mppsconsole.core.errors import InputError
 from mppsconsole.core.events import EventHub, Traffic
 from mppsconsole.core.settings import SELF_NODE, Node, Settings, save_settings
 from mppsconsole.core.step import SENT, StepSummary
+from mppsconsole.core.validation import Finding
 from mppsconsole.core.worklist import WorklistItem
 from mppsconsole.gui.bridge import EventBridge
 from mppsconsole.gui.detail_pane import DetailPane
@@ -40,7 +41,7 @@ from mppsconsole.net import modality
 from mppsconsole.net.echo_scu import echo
 from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 from mppsconsole.net.workstation import Patient, Workstation
-from mppsconsole.store import steps
+from mppsconsole.store import findings, steps
 from mppsconsole.store.db import Database
 
 COMMIT_WAIT_S = 30.0
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.model = StepTableModel(self)
         self.steps_panel = StepsPanel(self.model, self)
         self.detail = DetailPane(context.db, self)
+        self.model.findings_of = self._findings_of
         self.messages = UserMessages(self, self.statusBar())
         from mppsconsole.gui.worklist_panel import WorklistPanel
 
@@ -243,6 +245,10 @@ class MainWindow(QMainWindow):
         with self.ctx.db.reading() as conn:
             self.model.reset(steps.list_steps(conn))
         self.steps_panel.refresh_selection()
+
+    def _findings_of(self, uid: str, direction: str) -> list[Finding]:
+        with self.ctx.db.reading() as conn:
+            return findings.for_step(conn, uid, direction)
 
     def _on_steps_changed(self, changed: list[StepSummary]) -> None:
         self.model.apply(changed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -20,6 +20,13 @@ from PySide6.QtGui import QBrush
 
 from mppsconsole.core.mpps import IN_PROGRESS
 from mppsconsole.core.step import RECEIVED, SENT, StepSummary
+from mppsconsole.core.validation import Finding
+from mppsconsole.gui.findings_view import (
+    SEVERITY_COLOURS,
+    badge_tooltip,
+    severity_icon,
+    severity_rank,
+)
 from mppsconsole.gui.icons import STATUS_COLOURS, status_icon
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -71,8 +78,14 @@ COLUMNS: tuple[tuple[Any, Any], ...] = (
     ),
     (QT_TRANSLATE_NOOP("StepTableModel", "Direction"), lambda s: s.direction),
     (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), lambda s: s.calling_ae),
+    # the validation badge (gui/findings_view.py): count, icon and colour of the worst
+    (
+        QT_TRANSLATE_NOOP("StepTableModel", "Findings"),
+        lambda s: str(s.finding_count) if s.finding_count else "",
+    ),
 )
 ENDED_COLUMN = 8
+FINDINGS_COLUMN = 12
 _NEVER = float("-inf")  # an absent time sorts before every time
 # Times sort by timestamp(): isoformat() of an aware datetime cost 4 µs, most of
 # sorting 100,000 steps. Each key ends with the step's identity, so keys are unique.
@@ -84,6 +97,12 @@ _SORT_KEYS: dict[int, Any] = {
         s.direction,
     ),
     9: lambda s: (s.image_count, s.sop_instance_uid, s.direction),
+    FINDINGS_COLUMN: lambda s: (
+        severity_rank(s.worst_finding),
+        s.finding_count,
+        s.sop_instance_uid,
+        s.direction,
+    ),
 }
 
 
@@ -121,6 +140,8 @@ class StepTableModel(QAbstractTableModel):
         self._sort_column = 7  # Started
         self._descending = True
         self._key = _sort_key(self._sort_column)
+        #: The findings of one step, for the badge's tooltip (read on hover only).
+        self.findings_of: Callable[[str, str], Sequence[Finding]] | None = None
 
     # -- Qt interface --------------------------------------------------------
 
@@ -153,6 +174,8 @@ class StepTableModel(QAbstractTableModel):
             return COLUMNS[column][1](step)
         if role == STEP_ROLE:
             return step
+        if column == FINDINGS_COLUMN:
+            return self._badge(step, role)
         if role == _TOOLTIP:
             return step.sop_instance_uid
         if column != 0:
@@ -161,6 +184,17 @@ class StepTableModel(QAbstractTableModel):
             return status_icon(step.status)
         colour = STATUS_COLOURS.get(step.status)  # the foreground role
         return QBrush(colour) if colour else None
+
+    def _badge(self, step: StepSummary, role: int) -> Any:
+        if not step.finding_count:
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return severity_icon(step.worst_finding)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(SEVERITY_COLOURS[step.worst_finding])
+        if role == Qt.ItemDataRole.ToolTipRole and self.findings_of is not None:
+            return badge_tooltip(self.findings_of(step.sop_instance_uid, step.direction))
+        return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()

@@ -13,7 +13,7 @@ from pydicom.sequence import Sequence
 from mppsconsole.core.codes import Code
 from mppsconsole.core.dicomtime import format_da, format_tm, to_datetime
 from mppsconsole.core.matching import WorklistQuery
-from mppsconsole.core.worklist import SCHEDULED, WorklistItem
+from mppsconsole.core.worklist import CHARACTER_SETS, SCHEDULED, WorklistItem
 
 UTF8 = "ISO_IR 192"
 
@@ -71,7 +71,11 @@ def _needs_utf8(*values: str) -> bool:
 def worklist_dataset(item: WorklistItem) -> Dataset:
     """Every Modality Worklist attribute the console serves for one item."""
     ds = Dataset()
-    if _needs_utf8(item.patient_name, item.description, item.referring_physician):
+    if item.character_set:
+        ds.SpecificCharacterSet = item.character_set
+    elif _needs_utf8(
+        item.patient_name, item.description, item.referring_physician, item.step_description
+    ):
         ds.SpecificCharacterSet = UTF8
     ds.AccessionNumber = item.accession_number
     ds.ReferringPhysicianName = item.referring_physician
@@ -184,6 +188,12 @@ def worklist_identifier(query: WorklistQuery) -> Dataset:
     return ds
 
 
+def _character_set(ds: Dataset) -> str:
+    """The response's Specific Character Set when it is one an item can keep, else ""."""
+    value = ds.get("SpecificCharacterSet", "")
+    return value if isinstance(value, str) and value in CHARACTER_SETS else ""
+
+
 def item_from_dataset(ds: Dataset, source: str) -> WorklistItem:
     """A worklist item from a C-FIND response (values kept as the RIS sent them)."""
     steps = ds.get("ScheduledProcedureStepSequence") or [Dataset()]
@@ -212,6 +222,7 @@ def item_from_dataset(ds: Dataset, source: str) -> WorklistItem:
         protocol_code_value=_text(protocol, "CodeValue"),
         protocol_coding_scheme=_text(protocol, "CodingSchemeDesignator"),
         protocol_code_meaning=_text(protocol, "CodeMeaning"),
+        character_set=_character_set(ds),
         status=_text(step, "ScheduledProcedureStepStatus") or SCHEDULED,
         source=source,
     )

@@ -30,7 +30,7 @@ from mppsconsole.core.events import EventHub, InstanceStored, StepChanged, Traff
 from mppsconsole.core.settings import Node
 from mppsconsole.core.step import SENT, StepSummary, referenced_instances, summarize
 from mppsconsole.core.worklist import WorklistItem, new_number, new_uid
-from mppsconsole.net import datasets, images
+from mppsconsole.net import datasets, images, step_findings
 from mppsconsole.net.association import associate
 from mppsconsole.net.commitment_scu import request_commitment
 from mppsconsole.net.mpps_datasets import (
@@ -147,6 +147,7 @@ def start_step(
         raise error
     summary = summarize(uid, ds, direction=SENT, calling_ae=station.ae_title)
     with db.transaction() as conn:
+        summary = step_findings.record_step(conn, summary, ds, "N-CREATE", ds)
         steps.save(conn, summary, datasets.to_json(ds), f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
     _announce(events, node, "N-CREATE", uid, status, summary)
@@ -181,6 +182,7 @@ def _send_set(
     with db.transaction() as conn:
         steps.add_message(conn, _message(uid, node, "N-SET", status, mods))
         if error is None:
+            summary = step_findings.record_step(conn, summary, merged, "N-SET", mods)
             steps.save(conn, summary, datasets.to_json(merged), stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
     _announce(events, node, "N-SET", uid, status, summary if error is None else None)

@@ -29,7 +29,7 @@ from mppsconsole.core.step import (
     summarize,
 )
 from mppsconsole.core.worklist import new_uid
-from mppsconsole.net import datasets
+from mppsconsole.net import datasets, step_findings
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
 from mppsconsole.store import instances, steps, worklist
@@ -167,6 +167,7 @@ class MppsScp:
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
+                summary = step_findings.record_step(conn, summary, ds, "N-CREATE", ds)
                 steps.save(conn, summary, ds_json, peer.address, now())
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds, ds_json))
                 self._recent.put(uid, ds)
@@ -244,6 +245,7 @@ class MppsScp:
         summary = summarize(
             uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
         )
+        summary = step_findings.record_step(conn, summary, merged, "N-SET", mods)
         steps.save(conn, summary, merged_json, peer.address, now())
         if summary.status != stored.summary.status:
             worklist.set_status_for_references(

@@ -17,7 +17,8 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 
-from mppsconsole.core.events import InstanceStored
+from mppsconsole.core.events import InstanceStored, StepChanged
+from mppsconsole.net import step_findings
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
@@ -132,7 +133,10 @@ class StorageScp:
                     step_uid=step_uid,
                 ),
             )
+            changed = step_findings.record_instance(conn, step_uid, sop_uid, ids)
         log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
         self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
+        if changed is not None:
+            self.ctx.events.publish(StepChanged(changed))
         self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
         return status_dataset(SUCCESS)

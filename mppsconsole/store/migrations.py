@@ -141,6 +141,26 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE meta SET value = value + 1 WHERE key = 'worklist_version';
     END;
     """,
+    # validation findings of each step (core/validation.py), computed when a step or one
+    # of its instances is written; the count and worst severity ride on the step row so
+    # the window's table loads them with the step, without parsing any dataset
+    """
+    CREATE TABLE findings (
+        id INTEGER PRIMARY KEY,
+        step_uid TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        attribute TEXT NOT NULL,
+        message TEXT NOT NULL,
+        rule TEXT NOT NULL
+    );
+    CREATE INDEX findings_step ON findings (step_uid, direction, scope);
+    ALTER TABLE steps ADD COLUMN finding_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE steps ADD COLUMN worst_finding TEXT NOT NULL DEFAULT '';
+    -- the Specific Character Set each worklist item is served in (test data beyond ASCII)
+    ALTER TABLE worklist_items ADD COLUMN character_set TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

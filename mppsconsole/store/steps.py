@@ -27,6 +27,8 @@ _COLUMNS = (
     "series_count",
     "image_count",
     "calling_ae",
+    "finding_count",
+    "worst_finding",
 )
 _SELECT = ", ".join(f'"{c}"' for c in _COLUMNS) + ", updated_at"
 
@@ -72,7 +74,7 @@ def _summary(row: Sequence[Any]) -> StepSummary:
     a copy each.
     """
     (uid, status, direction, name, patient_id, accession, modality, station, description,
-     study, start, end, series, images, calling_ae, updated) = row  # fmt: skip
+     study, start, end, series, images, calling_ae, findings, worst, updated) = row  # fmt: skip
     return StepSummary(
         uid,
         _intern(status),
@@ -90,6 +92,8 @@ def _summary(row: Sequence[Any]) -> StepSummary:
         images,
         _intern(calling_ae),
         _datetime(updated),
+        findings,
+        _intern(worst),
     )
 
 

@@ -151,3 +151,27 @@ def version(conn: sqlite3.Connection) -> int:
     """A number that changes whenever any connection changed any worklist item."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'worklist_version'").fetchone()
     return int(row[0])
+
+
+def find_order(
+    conn: sqlite3.Connection, study_uid: str, step_id: str, accession: str
+) -> WorklistItem | None:
+    """The worklist item a procedure step refers to (local first, then cached orders).
+
+    Study + Scheduled Procedure Step ID identify it; the accession alone is the
+    fallback for steps that carry no step ID, as in :func:`set_status_for_references`.
+    """
+    select = f"SELECT id, {', '.join(_FIELDS)} FROM worklist_items WHERE "
+    if study_uid and step_id:
+        row = conn.execute(
+            select + "study_instance_uid = ? AND scheduled_step_id = ? "
+            "ORDER BY source != 'local', id LIMIT 1",
+            (study_uid, step_id),
+        ).fetchone()
+    elif accession:
+        row = conn.execute(
+            select + "accession_number = ? ORDER BY source != 'local', id LIMIT 1", (accession,)
+        ).fetchone()
+    else:
+        row = None
+    return _item(row) if row is not None else None

@@ -4,127 +4,127 @@
 <context>
     <name></name>
     <message>
-        <location filename="../gui/main_window.py" line="147"/>
+        <location filename="../gui/main_window.py" line="149"/>
         <source>&amp;Start…</source>
         <translation>开始(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="150"/>
+        <location filename="../gui/main_window.py" line="152"/>
         <source>Start an unscheduled procedure step</source>
         <translation>开始一个无预约的检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="153"/>
+        <location filename="../gui/main_window.py" line="155"/>
         <source>&amp;Complete…</source>
         <translation>完成(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="156"/>
+        <location filename="../gui/main_window.py" line="158"/>
         <source>Send test images, then complete the selected step</source>
         <translation>发送测试图像，然后完成所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="159"/>
+        <location filename="../gui/main_window.py" line="161"/>
         <source>&amp;Discontinue…</source>
         <translation>中止(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="162"/>
+        <location filename="../gui/main_window.py" line="164"/>
         <source>Discontinue the selected step with a reason</source>
         <translation>按原因中止所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="165"/>
+        <location filename="../gui/main_window.py" line="167"/>
         <source>Send &amp;images…</source>
         <translation>发送图像(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="168"/>
+        <location filename="../gui/main_window.py" line="170"/>
         <source>Generate and store test images for the selected step</source>
         <translation>为所选步骤生成并存储测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="171"/>
+        <location filename="../gui/main_window.py" line="173"/>
         <source>Co&amp;mmit</source>
         <translation>存储确认(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="174"/>
+        <location filename="../gui/main_window.py" line="176"/>
         <source>Request storage commitment for the step&apos;s images</source>
         <translation>为该步骤的图像请求存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="177"/>
+        <location filename="../gui/main_window.py" line="179"/>
         <source>&amp;Echo…</source>
         <translation>连通测试(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="177"/>
+        <location filename="../gui/main_window.py" line="179"/>
         <source>Verify a node with C-ECHO</source>
         <translation>用 C-ECHO 验证节点</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="180"/>
+        <location filename="../gui/main_window.py" line="182"/>
         <source>Se&amp;ttings…</source>
         <translation>设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="183"/>
+        <location filename="../gui/main_window.py" line="185"/>
         <source>Local node, remote nodes and destinations</source>
         <translation>本地节点、远程节点和默认目标</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="186"/>
+        <location filename="../gui/main_window.py" line="188"/>
         <source>&amp;Find</source>
         <translation>查找(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="189"/>
+        <location filename="../gui/main_window.py" line="191"/>
         <source>Filter the procedure steps</source>
         <translation>筛选检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="192"/>
+        <location filename="../gui/main_window.py" line="194"/>
         <source>E&amp;xport step…</source>
         <translation>导出步骤(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="195"/>
+        <location filename="../gui/main_window.py" line="197"/>
         <source>Export the selected step as JSON</source>
         <translation>将所选步骤导出为 JSON</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="198"/>
+        <location filename="../gui/main_window.py" line="200"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="198"/>
+        <location filename="../gui/main_window.py" line="200"/>
         <source>Quit MPPS Console</source>
         <translation>退出 MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="200"/>
+        <location filename="../gui/main_window.py" line="202"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="219"/>
+        <location filename="../gui/main_window.py" line="221"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="224"/>
+        <location filename="../gui/main_window.py" line="226"/>
         <source>&amp;Step</source>
         <translation>步骤(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="233"/>
+        <location filename="../gui/main_window.py" line="235"/>
         <source>&amp;Network</source>
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="235"/>
+        <location filename="../gui/main_window.py" line="237"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -132,104 +132,109 @@
 <context>
     <name>DetailPane</name>
     <message>
-        <location filename="../gui/detail_pane.py" line="87"/>
-        <location filename="../gui/detail_pane.py" line="146"/>
+        <location filename="../gui/detail_pane.py" line="93"/>
+        <location filename="../gui/detail_pane.py" line="156"/>
         <source>No step selected</source>
         <translation>未选择步骤</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="90"/>
+        <location filename="../gui/detail_pane.py" line="96"/>
         <source>&amp;Copy attributes</source>
         <translation>复制属性(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="91"/>
+        <location filename="../gui/detail_pane.py" line="97"/>
         <source>E&amp;xport JSON…</source>
         <translation>导出 JSON(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="97"/>
+        <location filename="../gui/detail_pane.py" line="103"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="98"/>
-        <location filename="../gui/detail_pane.py" line="111"/>
+        <location filename="../gui/detail_pane.py" line="104"/>
+        <location filename="../gui/detail_pane.py" line="117"/>
         <source>Direction</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="99"/>
+        <location filename="../gui/detail_pane.py" line="105"/>
         <source>Command</source>
         <translation>命令</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="100"/>
+        <location filename="../gui/detail_pane.py" line="106"/>
         <source>Peer</source>
         <translation>对端</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="101"/>
+        <location filename="../gui/detail_pane.py" line="107"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="102"/>
+        <location filename="../gui/detail_pane.py" line="108"/>
         <source>Comment</source>
         <translation>说明</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111"/>
+        <location filename="../gui/detail_pane.py" line="117"/>
         <source>SOP Instance UID</source>
         <translation>SOP 实例 UID</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111"/>
+        <location filename="../gui/detail_pane.py" line="117"/>
         <source>Series</source>
         <translation>序列</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="111"/>
+        <location filename="../gui/detail_pane.py" line="117"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="114"/>
+        <location filename="../gui/detail_pane.py" line="120"/>
         <source>Attributes</source>
         <translation>属性</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="115"/>
+        <location filename="../gui/detail_pane.py" line="121"/>
         <source>History</source>
         <translation>历史</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="116"/>
+        <location filename="../gui/detail_pane.py" line="122"/>
         <source>Instances</source>
         <translation>实例</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="207"/>
+        <location filename="../gui/detail_pane.py" line="215"/>
+        <source>Findings ({0})</source>
+        <translation>检查结果 ({0})</translation>
+    </message>
+    <message>
+        <location filename="../gui/detail_pane.py" line="228"/>
         <source>Attributes of {0} copied</source>
         <translation>已复制 {0} 的属性</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="215"/>
+        <location filename="../gui/detail_pane.py" line="236"/>
         <source>Export step</source>
         <translation>导出步骤</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="215"/>
+        <location filename="../gui/detail_pane.py" line="236"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="225"/>
+        <location filename="../gui/detail_pane.py" line="246"/>
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="227"/>
+        <location filename="../gui/detail_pane.py" line="248"/>
         <source>Step exported to {0}</source>
         <translation>步骤已导出到 {0}</translation>
     </message>
@@ -240,6 +245,49 @@
         <location filename="../gui/dialogs.py" line="89"/>
         <source>Discontinue procedure step</source>
         <translation>中止检查步骤</translation>
+    </message>
+</context>
+<context>
+    <name>Findings</name>
+    <message>
+        <location filename="../gui/findings_view.py" line="25"/>
+        <source>error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="26"/>
+        <source>warning</source>
+        <translation>警告</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="27"/>
+        <source>info</source>
+        <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="53"/>
+        <source>… and {0} more</source>
+        <translation>…… 另有 {0} 条</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="65"/>
+        <source>Severity</source>
+        <translation>严重程度</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="66"/>
+        <source>Attribute</source>
+        <translation>属性</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="67"/>
+        <source>Finding</source>
+        <translation>检查结果</translation>
+    </message>
+    <message>
+        <location filename="../gui/findings_view.py" line="68"/>
+        <source>Rule</source>
+        <translation>规则</translation>
     </message>
 </context>
 <context>
@@ -263,166 +311,166 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../gui/main_window.py" line="66"/>
+        <location filename="../gui/main_window.py" line="67"/>
         <source>MPPS Console</source>
         <translation>MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="96"/>
+        <location filename="../gui/main_window.py" line="98"/>
         <source>&amp;Procedure steps</source>
         <translation>检查步骤(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="97"/>
+        <location filename="../gui/main_window.py" line="99"/>
         <source>&amp;Worklist</source>
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="308"/>
+        <location filename="../gui/main_window.py" line="314"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="315"/>
+        <location filename="../gui/main_window.py" line="321"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="326"/>
-        <location filename="../gui/main_window.py" line="342"/>
-        <location filename="../gui/main_window.py" line="349"/>
+        <location filename="../gui/main_window.py" line="332"/>
+        <location filename="../gui/main_window.py" line="348"/>
+        <location filename="../gui/main_window.py" line="355"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="331"/>
+        <location filename="../gui/main_window.py" line="337"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="342"/>
+        <location filename="../gui/main_window.py" line="348"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="354"/>
+        <location filename="../gui/main_window.py" line="360"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="366"/>
+        <location filename="../gui/main_window.py" line="372"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="376"/>
+        <location filename="../gui/main_window.py" line="382"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="381"/>
+        <location filename="../gui/main_window.py" line="387"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="411"/>
+        <location filename="../gui/main_window.py" line="417"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="416"/>
+        <location filename="../gui/main_window.py" line="422"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="427"/>
+        <location filename="../gui/main_window.py" line="433"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="441"/>
+        <location filename="../gui/main_window.py" line="447"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="446"/>
+        <location filename="../gui/main_window.py" line="452"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="470"/>
-        <location filename="../gui/main_window.py" line="475"/>
-        <location filename="../gui/main_window.py" line="543"/>
+        <location filename="../gui/main_window.py" line="476"/>
+        <location filename="../gui/main_window.py" line="481"/>
+        <location filename="../gui/main_window.py" line="549"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483"/>
+        <location filename="../gui/main_window.py" line="489"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483"/>
+        <location filename="../gui/main_window.py" line="489"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="492"/>
+        <location filename="../gui/main_window.py" line="498"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="504"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="504"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="530"/>
+        <location filename="../gui/main_window.py" line="536"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="537"/>
+        <location filename="../gui/main_window.py" line="543"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="539"/>
+        <location filename="../gui/main_window.py" line="545"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="545"/>
+        <location filename="../gui/main_window.py" line="551"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="547"/>
+        <location filename="../gui/main_window.py" line="553"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="563"/>
+        <location filename="../gui/main_window.py" line="569"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="586"/>
+        <location filename="../gui/main_window.py" line="592"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="602"/>
+        <location filename="../gui/main_window.py" line="608"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="604"/>
+        <location filename="../gui/main_window.py" line="610"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
@@ -751,70 +799,75 @@
 <context>
     <name>StepTableModel</name>
     <message>
-        <location filename="../gui/step_model.py" line="39"/>
+        <location filename="../gui/step_model.py" line="46"/>
         <source>running {0}</source>
         <extracomment>Role carrying the whole StepSummary of the row.</extracomment>
         <translation>进行中 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="45"/>
+        <location filename="../gui/step_model.py" line="52"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="47"/>
+        <location filename="../gui/step_model.py" line="54"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="50"/>
+        <location filename="../gui/step_model.py" line="57"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="51"/>
+        <location filename="../gui/step_model.py" line="58"/>
         <source>Accession</source>
         <translation>检查号</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="52"/>
+        <location filename="../gui/step_model.py" line="59"/>
         <source>Modality</source>
         <translation>设备类型</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="53"/>
+        <location filename="../gui/step_model.py" line="60"/>
         <source>Station AE</source>
         <translation>工作站 AE</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="54"/>
+        <location filename="../gui/step_model.py" line="61"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="55"/>
+        <location filename="../gui/step_model.py" line="62"/>
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="57"/>
+        <location filename="../gui/step_model.py" line="64"/>
         <source>Ended / elapsed</source>
         <translation>结束 / 已用时</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="61"/>
+        <location filename="../gui/step_model.py" line="68"/>
         <source>Series / images</source>
         <translation>序列 / 图像</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="64"/>
+        <location filename="../gui/step_model.py" line="71"/>
         <source>Direction</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="65"/>
+        <location filename="../gui/step_model.py" line="72"/>
         <source>Calling AE</source>
         <translation>呼叫方 AE</translation>
+    </message>
+    <message>
+        <location filename="../gui/step_model.py" line="75"/>
+        <source>Findings</source>
+        <translation>检查结果</translation>
     </message>
 </context>
 <context>
@@ -1371,17 +1424,17 @@ Study {2}</source>
 <context>
     <name>parent</name>
     <message>
-        <location filename="../gui/detail_pane.py" line="53"/>
+        <location filename="../gui/detail_pane.py" line="55"/>
         <source>Tag</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="53"/>
+        <location filename="../gui/detail_pane.py" line="55"/>
         <source>Keyword</source>
         <translation>关键字</translation>
     </message>
     <message>
-        <location filename="../gui/detail_pane.py" line="53"/>
+        <location filename="../gui/detail_pane.py" line="55"/>
         <source>Value</source>
         <translation>值</translation>
     </message>
@@ -1389,7 +1442,7 @@ Study {2}</source>
 <context>
     <name>window</name>
     <message>
-        <location filename="../gui/application.py" line="68"/>
+        <location filename="../gui/application.py" line="72"/>
         <source>Start the SCP</source>
         <translation>启动 SCP</translation>
     </message>

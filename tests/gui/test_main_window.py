@@ -170,6 +170,11 @@ def test_start_complete_and_discontinue_drive_real_associations(qtbot, console: 
         lambda: _row_status(console, second.sop_instance_uid, RECEIVED) == DISCONTINUED,
         timeout=WAIT_MS,
     )
+    # the sent row's update too: left in the bridge, it would reach a closed store at teardown
+    qtbot.waitUntil(
+        lambda: _row_status(console, second.sop_instance_uid, SENT) == DISCONTINUED,
+        timeout=WAIT_MS,
+    )
     with db.reading() as conn:
         stored = steps.get(conn, second.sop_instance_uid, RECEIVED)
     assert stored is not None and '"110501"' in stored.dataset_json

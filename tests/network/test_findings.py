@@ -1,0 +1,138 @@
+"""Validation findings of received steps: a faulty step sent by a pynetdicom SCU leaves its
+findings in the store (with the tally on the step row); a clean one leaves none."""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+from pydicom.uid import CTImageStorage
+from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
+
+from mppsconsole.core.step import RECEIVED
+from mppsconsole.core.validation import APPENDIX_A, ERROR, RAD7, TABLE_F72_1, WARNING
+from mppsconsole.core.worklist import WorklistItem
+from mppsconsole.store import findings
+from tests.conftest import RunningServer
+from tests.network.conftest import (
+    add_worklist,
+    associate,
+    completed_dataset,
+    create_dataset,
+    create_step,
+    ct_image,
+    mpps_association,
+    performed_series,
+    scheduled_item,
+    stored_step,
+)
+
+
+def _order(scp: RunningServer) -> WorklistItem:
+    (item,) = add_worklist(
+        scp,
+        {
+            "patient_name": "Wang^XiaoDong=王^小东",
+            "patient_id": "GB0001",
+            "birth_date": "19800101",
+            "sex": "M",
+            "modality": "CT",
+            "date": "20261121",
+            "time": "0930",
+        },
+    )
+    return item
+
+
+def _step_for(item: WorklistItem) -> Dataset:
+    ds = create_dataset(
+        scheduled=[
+            scheduled_item(
+                item.study_instance_uid,
+                item.scheduled_step_id,
+                item.accession_number,
+                item.requested_procedure_id,
+            )
+        ],
+        patient_name=item.patient_name,
+        patient_id=item.patient_id,
+    )
+    ds.PatientBirthDate = item.birth_date
+    ds.PatientSex = item.sex
+    return ds
+
+
+def _image_for(item: WorklistItem, **changes: str) -> Dataset:
+    image = ct_image(item.study_instance_uid)
+    image.SpecificCharacterSet = "ISO_IR 192"
+    image.PatientName = item.patient_name
+    image.PatientID = item.patient_id
+    image.PatientBirthDate = item.birth_date
+    image.PatientSex = item.sex
+    image.AccessionNumber = item.accession_number
+    for keyword, value in changes.items():
+        setattr(image, keyword, value)
+    return image
+
+
+def _store(scp: RunningServer, image: Dataset) -> None:
+    with associate(scp, CTImageStorage) as assoc:
+        assert assoc.send_c_store(image).Status == 0x0000
+
+
+def _complete(scp: RunningServer, uid: str, image_uids: list[str]) -> None:
+    mods = completed_dataset([performed_series(image_uids=image_uids)])
+    with mpps_association(scp) as assoc:
+        status, _ = assoc.send_n_set(mods, ModalityPerformedProcedureStep, uid)
+    assert status.Status == 0x0000
+
+
+def _findings(scp: RunningServer, uid: str) -> set[tuple[str, str, str]]:
+    with scp.db.reading() as conn:
+        return {(f.severity, f.attribute, f.rule) for f in findings.for_step(conn, uid, RECEIVED)}
+
+
+def test_clean_step_from_the_worklist_has_no_findings(scp: RunningServer) -> None:
+    item = _order(scp)
+    with mpps_association(scp) as assoc:
+        uid = create_step(assoc, _step_for(item))
+    image = _image_for(item)
+    _store(scp, image)
+    _complete(scp, uid, [image.SOPInstanceUID])
+    assert _findings(scp, uid) == set()
+    stored = stored_step(scp, uid)
+    assert stored is not None and stored.summary.status == "COMPLETED"
+    assert (stored.summary.finding_count, stored.summary.worst_finding) == (0, "")
+
+
+def test_faulty_step_and_image_leave_findings_with_a_tally(scp: RunningServer) -> None:
+    item = _order(scp)
+    ds = _step_for(item)
+    ds.PatientName = "Wang^Xiaodong=王^小东"  # not copied unchanged from the worklist
+    del ds.PatientBirthDate  # Type 2 missing
+    with mpps_association(scp) as assoc:
+        uid = create_step(assoc, ds)
+    after_create = _findings(scp, uid)
+    assert after_create == {
+        (WARNING, "PatientBirthDate", TABLE_F72_1),
+        (ERROR, "PatientName", APPENDIX_A),  # the step against the worklist
+        (ERROR, "PatientBirthDate", APPENDIX_A),
+    }
+    stored = stored_step(scp, uid)
+    assert stored is not None
+    assert (stored.summary.finding_count, stored.summary.worst_finding) == (3, ERROR)
+
+    wrong_patient = _image_for(item, PatientName="Wang^Xiaodong=王^小东", PatientID="OTHER")
+    _store(scp, wrong_patient)
+    assert (ERROR, "PatientID", APPENDIX_A) in _findings(scp, uid)
+
+    # The final N-SET lists an instance never stored and leaves out the one that was.
+    _complete(scp, uid, ["1.2.3.999"])
+    with scp.db.reading() as conn:
+        found = findings.for_step(conn, uid, RECEIVED)
+    messages = {(f.severity, f.message) for f in found if f.rule == RAD7}
+    assert messages == {
+        (ERROR, f"stored instance {wrong_patient.SOPInstanceUID} not referenced"),
+        (WARNING, "instance 1.2.3.999 referenced, not stored"),
+    }
+    assert found[0].severity == ERROR  # worst first
+    stored = stored_step(scp, uid)
+    assert stored is not None and stored.summary.finding_count == len(found)
