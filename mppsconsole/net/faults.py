@@ -44,6 +44,15 @@ class Injection:
     drop_report: bool = False  # storage commitment: no N-EVENT-REPORT
 
 
+def activate(ctx: ScpContext, profile: Profile) -> None:
+    """Make ``profile`` the running SCP's behaviour from the next message on."""
+    ctx.profile.set(profile)
+    origin = f" from {profile.source}" if profile.source else ""
+    log.info("Server behaviour%s: %s, %d fault rule(s)", origin, profile.mode, len(profile.faults))
+    for line in profiles.describe(profile):
+        log.warning("Fault rule active: %s", line)
+
+
 def inject(ctx: ScpContext, service: str, event: Event) -> Injection:
     """Consult the active profile once for this message; apply delays and aborts."""
     peer = Peer.of(event)
