@@ -379,4 +379,4 @@ def test_dcmtk_findscu_sees_an_injected_failure(scp: RunningServer) -> None:
         env=dcmtk_env(),
         check=False,
     )
-    assert "Received Final Find Response (Refused: OutOfResources)" in result.stdout, result.stdout
+    assert "Received Final Find Response (Refused: OutOfResources)" in result.stderr, result.stderr
