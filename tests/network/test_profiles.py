@@ -149,7 +149,7 @@ def test_forced_c_store_failure_writes_no_file(scp: RunningServer) -> None:
     image = ct_image()
     with associate(scp, (CTImageStorage, [ExplicitVRLittleEndian])) as assoc:
         assert assoc.send_c_store(image).Status == 0xA700
-    assert not any(scp.images_dir.rglob("*.dcm")) if scp.images_dir.exists() else True
+    assert list(scp.images_dir.rglob("*.dcm")) == []
 
 
 def test_forced_c_echo_failure(scp: RunningServer) -> None:
