@@ -40,7 +40,7 @@ from mppsconsole.core.profile import (
 )
 
 SERVICE, CALLING_AE, ACTION, VALUE = range(4)
-#: Role of the rule a row was loaded from: kept as is (host, count, ...) while unedited.
+# Role of the rule a row was loaded from: kept as is (host, count, ...) while unedited.
 RULE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 

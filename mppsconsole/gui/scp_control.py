@@ -43,7 +43,7 @@ class ScpController(QObject):
         self.messages = 0
         self.associations = 0
         self.error = ""
-        #: Server behaviour; kept here so that it survives a restart on a new port.
+        # Server behaviour; kept here so that it survives a restart on a new port.
         self.profile = Profile()
 
     @property

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import random
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,17 @@ def test_type2_and_not_created_rules() -> None:
         "CommentsOnThePerformedProcedureStep",
     ]
     assert mpps.not_created(created, keywords) == ["CommentsOnThePerformedProcedureStep"]
+
+
+def test_example_profiles_ship_in_the_wheel_and_the_bundle() -> None:
+    """package-data and the PyInstaller spec must carry data/profiles (resources.py finds them)."""
+    root = Path(resources.__file__).resolve().parent
+    repo = root.parent
+    package_data = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["mppsconsole"]
+    spec = (repo / "installer" / "mppsconsole.spec").read_text()
+    for name in resources.EXAMPLE_PROFILES:
+        relative = resources.example_profile(name).relative_to(root).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in package_data), relative
+    assert '"mppsconsole/data/profiles"' in spec
