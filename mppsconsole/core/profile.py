@@ -146,6 +146,9 @@ class ProfileHolder:
 
     def fire(self, service: str, calling_ae: str, host: str) -> tuple[Profile, list[FaultRule]]:
         """The profile and the rules that fire for this message, counted as fired."""
+        profile = self._profile
+        if not profile.faults:  # the usual case: no lock on the hot path
+            return profile, []
         with self._lock:
             profile = self._profile
             fired = []
