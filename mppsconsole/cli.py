@@ -18,18 +18,22 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mppsconsole import __version__, app, paths
 from mppsconsole.core.errors import ConfigError, InputError, UserError
 from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.nodes import destination
+from mppsconsole.core.profile import Profile, load_profile
 from mppsconsole.core.settings import Node, Settings, valid_ae_title
 from mppsconsole.core.step import RECEIVED, SENT
 from mppsconsole.core.validation import Finding
 from mppsconsole.core.worklist import WorklistItem, build_item
 from mppsconsole.core.worklist_file import parse_worklist_file
 from mppsconsole.store import commitments, findings, instances, steps, worklist
+
+if TYPE_CHECKING:
+    from mppsconsole.net.server import DepartmentServer
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +91,12 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    profile_path = Path(args.profile) if args.profile else None
+    profile = load_profile(profile_path) if profile_path else None  # before listening: exit 2
     with app.open_store(locations, settings) as db:
         server = DepartmentServer(db, settings, locations.storage_dir(settings.storage_dir))
+        if profile_path and profile:
+            _use_serve_profile(server, profile_path, profile)
         host, port = server.start(args.host, args.port)
         print(f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}", flush=True)
         try:
@@ -98,6 +106,22 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
             server.stop()
     print("stopped", flush=True)
     return 0
+
+
+def _use_serve_profile(server: DepartmentServer, path: Path, profile: Profile) -> None:
+    """Activate ``serve --profile``; SIGHUP reloads the file (a broken one keeps the old)."""
+    from mppsconsole.net.faults import activate
+
+    activate(server.ctx, profile)
+
+    def reload(*_: object) -> None:
+        try:
+            activate(server.ctx, load_profile(path))
+        except ConfigError as exc:
+            log.error("Profile not reloaded, the previous one stays active: %s", exc)
+
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, reload)
 
 
 def _syntaxes() -> dict[str, str]:
@@ -561,6 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--aet", help="local AE title (default from settings: MPPSCONSOLE)")
     serve.add_argument("--port", type=int, help="port to listen on (0: any free port)")
     serve.add_argument("--host", help="address to bind (default from settings)")
+    serve.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="server behaviour profile (TOML: strict/lenient, injected faults); SIGHUP reloads",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     wl = sub.add_parser("worklist", parents=[common], help="the local worklist")

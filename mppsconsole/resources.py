@@ -85,3 +85,14 @@ def sample_worklist(kind: str) -> Path:
     if kind not in SAMPLE_KINDS:
         raise ValueError(f"no {kind!r} sample worklist; kinds: {SAMPLE_KINDS}")
     return resource_path("data", "samples", f"sample-worklist.{kind}")
+
+
+#: The server behaviour profiles shipped as examples (``serve --profile``).
+EXAMPLE_PROFILES = ("lenient", "flaky-ris")
+
+
+def example_profile(name: str) -> Path:
+    """A shipped server behaviour profile, one of :data:`EXAMPLE_PROFILES`."""
+    if name not in EXAMPLE_PROFILES:
+        raise ValueError(f"no {name!r} example profile; names: {EXAMPLE_PROFILES}")
+    return resource_path("data", "profiles", f"{name}.toml")

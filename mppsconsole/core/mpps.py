@@ -34,6 +34,35 @@ CREATE_TYPE1 = (
 )
 #: Type 1 inside each Scheduled Step Attributes Sequence item.
 SCHEDULED_STEP_TYPE1 = ("StudyInstanceUID",)
+#: Type 2 at N-CREATE (Table F.7.2-1): present, possibly empty. Real modalities often
+#: leave some out; the strict profile refuses that, the lenient one accepts it.
+CREATE_TYPE2 = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "ReferencedPatientSequence",
+    "PerformedStationName",
+    "PerformedLocation",
+    "PerformedProcedureStepDescription",
+    "PerformedProcedureTypeDescription",
+    "ProcedureCodeSequence",
+    "PerformedProcedureStepEndDate",
+    "PerformedProcedureStepEndTime",
+    "StudyID",
+    "PerformedProtocolCodeSequence",
+    "PerformedSeriesSequence",
+)
+#: Type 2 inside each Scheduled Step Attributes Sequence item.
+SCHEDULED_STEP_TYPE2 = (
+    "ReferencedStudySequence",
+    "AccessionNumber",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
+    "ScheduledProcedureStepID",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProtocolCodeSequence",
+)
 
 #: What N-SET may carry (Table F.7.2-1, the N-SET column not "Not allowed").
 SETTABLE = frozenset(
@@ -116,6 +145,33 @@ def check_create(attrs: Attributes) -> None:
             Refusal.INVALID_ATTRIBUTE_VALUE,
             f"PerformedProcedureStepStatus {status} is not IN PROGRESS",
         )
+
+
+def missing_type2(attrs: Attributes) -> list[str]:
+    """The Type 2 attributes an N-CREATE left out (empty ones are fine)."""
+    missing = [k for k in CREATE_TYPE2 if k not in attrs]
+    for item in items(attrs, "ScheduledStepAttributesSequence"):
+        missing += [
+            f"{k} in ScheduledStepAttributesSequence"
+            for k in SCHEDULED_STEP_TYPE2
+            if k not in item and f"{k} in ScheduledStepAttributesSequence" not in missing
+        ]
+    return missing
+
+
+def check_type2(attrs: Attributes) -> None:
+    """Refuse an N-CREATE without its Type 2 attributes (0120, naming the first)."""
+    missing = missing_type2(attrs)
+    if missing:
+        raise ServiceError(Refusal.MISSING_ATTRIBUTE, f"Missing {missing[0]}")
+
+
+def not_created(created: Attributes, keywords: Iterable[str]) -> list[str]:
+    """Attributes an N-SET changes that the step does not have (never created).
+
+    Specific Character Set only says how the modification list is encoded.
+    """
+    return [k for k in keywords if k != "SpecificCharacterSet" and k not in created]
 
 
 def check_set(current_status: str, attrs: Attributes, keywords: Iterable[str]) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from mppsconsole.core import mpps
 from mppsconsole.core.errors import InputError
 from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.profile import describe as describe_profile
 from mppsconsole.core.settings import SELF_NODE, Node, Settings, save_settings
 from mppsconsole.core.step import SENT, StepSummary
 from mppsconsole.core.validation import Finding
@@ -101,6 +102,11 @@ class MainWindow(QMainWindow):
 
         self.server_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.server_label)
+        self.faults_label = QLabel(self)  # never forget that the SCP misbehaves on purpose
+        self.faults_label.setStyleSheet("color: #c8452f; font-weight: bold")
+        self.statusBar().addPermanentWidget(self.faults_label)
+        context.scp.profile_changed.connect(self._on_profile_changed)
+        self._on_profile_changed()
         self.progress: QProgressDialog | None = None
 
         self._make_actions()
@@ -184,6 +190,12 @@ class MainWindow(QMainWindow):
             self.open_settings,
             tr("Local node, remote nodes and destinations"),
         )
+        self.act_behaviour = self._action(
+            tr("Server &behaviour…"),
+            "Ctrl+Shift+B",
+            self.open_behaviour,
+            tr("Strict or lenient rules and injected faults of the running SCP"),
+        )
         self.act_filter = self._action(
             tr("&Find"),
             QKeySequence.StandardKey.Find,
@@ -234,6 +246,7 @@ class MainWindow(QMainWindow):
             step_menu.addAction(action)
         node_menu = menu.addMenu(tr("&Network"))
         node_menu.addAction(self.act_echo)
+        node_menu.addAction(self.act_behaviour)
         view_menu = menu.addMenu(tr("&View"))
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.traffic.toggleViewAction())
@@ -581,6 +594,23 @@ class MainWindow(QMainWindow):
         dialog.deleteLater()
         if accepted:
             self.apply_settings(dialog.settings())
+
+    def open_behaviour(self) -> None:
+        from mppsconsole.gui.behaviour_dialog import BehaviourDialog
+
+        dialog = BehaviourDialog(self.ctx.scp.profile, self)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()
+        if accepted:
+            self.ctx.scp.set_profile(dialog.profile())
+            self.messages.info(self.tr("Server behaviour applied"))
+
+    def _on_profile_changed(self) -> None:
+        profile = self.ctx.scp.profile
+        count = len(profile.faults)
+        self.faults_label.setText(self.tr("Faults: %n rule(s)", "", count))
+        self.faults_label.setToolTip("\n".join(describe_profile(profile)))
+        self.faults_label.setVisible(count > 0)
 
     def apply_settings(self, new: Settings) -> None:
         """Save, and restart the SCP when its address or policy changed (no app restart)."""

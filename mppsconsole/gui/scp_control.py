@@ -10,7 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.profile import Profile
 from mppsconsole.core.settings import Settings
+from mppsconsole.net.faults import activate
 from mppsconsole.net.server import DepartmentServer
 from mppsconsole.store.db import Database
 
@@ -23,6 +25,7 @@ class ScpController(QObject):
     """Starts, restarts and stops the department node; counts its traffic."""
 
     state_changed = Signal(str, bool)  # text for the indicator, listening?
+    profile_changed = Signal()
 
     def __init__(
         self,
@@ -40,6 +43,8 @@ class ScpController(QObject):
         self.messages = 0
         self.associations = 0
         self.error = ""
+        # Server behaviour; kept here so that it survives a restart on a new port.
+        self.profile = Profile()
 
     @property
     def listening(self) -> bool:
@@ -51,6 +56,7 @@ class ScpController(QObject):
         """(Re)start on the settings' address; False (and the reason shown) when it cannot bind."""
         self.stop()
         server = self._factory(self._db, settings, self._images_dir, self._hub)
+        activate(server.ctx, self.profile)
         try:
             self.address = server.start(host, port)
         except UserError as exc:
@@ -64,6 +70,13 @@ class ScpController(QObject):
         self.error = ""
         self._announce()
         return True
+
+    def set_profile(self, profile: Profile) -> None:
+        """Make ``profile`` the SCP's behaviour now (no restart) and from every restart on."""
+        self.profile = profile
+        if self._server is not None:
+            activate(self._server.ctx, profile)
+        self.profile_changed.emit()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -22,6 +22,7 @@ from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
+from mppsconsole.net import faults
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from mppsconsole.net.status import (
@@ -129,6 +130,9 @@ class CommitmentScp:
 
     def on_action(self, event: Event) -> tuple[Dataset, Dataset | None]:
         peer = Peer.of(event)
+        injected = faults.inject(self.ctx, "commitment", event)
+        if injected.status is not None:
+            return injected.status, None
         if event.action_type != REQUEST_COMMITMENT:
             return status_dataset(0x0123, "Unsupported Action Type ID"), None
         try:
@@ -148,8 +152,9 @@ class CommitmentScp:
             len(report.ReferencedSOPSequence),
             len(uids),
         )
-        with self._lock:
-            self._pending[id(event.assoc)] = (peer, event_type, report)
+        if not injected.drop_report:
+            with self._lock:
+                self._pending[id(event.assoc)] = (peer, event_type, report)
         self.ctx.traffic(
             peer,
             "N-ACTION",

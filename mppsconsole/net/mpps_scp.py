@@ -21,6 +21,7 @@ from pynetdicom.events import Event
 from mppsconsole.core import mpps
 from mppsconsole.core.errors import Refusal, ServiceError
 from mppsconsole.core.events import StepChanged
+from mppsconsole.core.profile import Profile
 from mppsconsole.core.step import (
     RECEIVED,
     StepSummary,
@@ -29,7 +30,7 @@ from mppsconsole.core.step import (
     summarize,
 )
 from mppsconsole.core.worklist import new_uid
-from mppsconsole.net import datasets, step_findings
+from mppsconsole.net import datasets, faults, leniency, step_findings
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
 from mppsconsole.store import instances, steps, worklist
@@ -71,16 +72,18 @@ class _RecentSteps:
 
 
 def _apply_set(
-    stored: steps.StoredStep, current: Dataset | None, mods: Dataset
-) -> tuple[Dataset, str]:
-    """The step's attributes after ``mods``, checked, with their JSON form."""
-    mpps.check_set(stored.summary.status, mods, datasets.keywords(mods))
+    stored: steps.StoredStep, current: Dataset | None, mods: Dataset, profile: Profile
+) -> tuple[Dataset, str, list[str]]:
+    """The step's attributes after ``mods``, checked, with their JSON form and tolerances."""
+    keywords = datasets.keywords(mods)
+    mpps.check_set(stored.summary.status, mods, keywords)
     try:
         if current is None:
             current = datasets.from_json(stored.dataset_json)
+        tolerated = leniency.check_set(profile, current, keywords)
         merged = datasets.merge(current, mods)
         mpps.check_final_state(merged)
-        return merged, datasets.to_json(merged)
+        return merged, datasets.to_json(merged), tolerated
     except (ValueError, TypeError) as exc:
         raise ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}") from None
 
@@ -116,9 +119,19 @@ class MppsScp:
     def _refuse(
         self, uid: str, peer: Peer, command: str, error: ServiceError, ds: Dataset | None
     ) -> Dataset:
-        status = refusal_status(error)
+        return self._keep_refused(uid, peer, command, refusal_status(error), ds)
+
+    def _keep_refused(
+        self, uid: str, peer: Peer, command: str, status: Dataset, ds: Dataset | None
+    ) -> Dataset:
+        """Keep a refused message in the history with its status, and announce it."""
         log.warning(
-            "%s %s from %s refused: 0x%04X %s", command, uid, peer, status.Status, error.comment
+            "%s %s from %s refused: 0x%04X %s",
+            command,
+            uid,
+            peer,
+            status.Status,
+            status.get("ErrorComment", ""),
         )
         with self.ctx.db.transaction() as conn:
             steps.add_message(conn, self._record(uid, peer, command, status, ds))
@@ -144,13 +157,16 @@ class MppsScp:
         request = cast(N_CREATE, event.request)
         uid = str(request.AffectedSOPInstanceUID or new_uid())
         assigned = not request.AffectedSOPInstanceUID
+        injected = faults.inject(self.ctx, "mpps-create", event)
+        if injected.status is not None:
+            return self._keep_refused(uid, peer, "N-CREATE", injected.status, None), None
         try:
             ds = event.attribute_list
         except Exception as exc:  # an undecodable dataset is the peer's fault, not ours
             undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
             return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
         try:
-            mpps.check_create(ds)
+            tolerated = leniency.check_create(injected.profile, ds, peer)
             ds_json = datasets.to_json(ds)
         except ServiceError as refused:
             return self._refuse(uid, peer, "N-CREATE", refused, ds), None
@@ -179,6 +195,7 @@ class MppsScp:
             self._announce(peer, "N-CREATE", uid, status)
             return status, None
         log.info("N-CREATE %s from %s: IN PROGRESS", uid, peer)
+        leniency.report(self.ctx, peer, "N-CREATE", uid, tolerated)
         self._announce(peer, "N-CREATE", uid, ok, summary)
         reply = Dataset()
         if assigned:
@@ -188,13 +205,16 @@ class MppsScp:
     def on_set(self, event: Event) -> StatusReply:
         peer = Peer.of(event)
         uid = str(cast(N_SET, event.request).RequestedSOPInstanceUID)
+        injected = faults.inject(self.ctx, "mpps-set", event)
+        if injected.status is not None:
+            return self._keep_refused(uid, peer, "N-SET", injected.status, None), None
         try:
             mods = event.modification_list
         except Exception as exc:
             undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
         try:
-            status, refused, summary = self._set(uid, peer, mods)
+            status, refused, summary = self._set(uid, peer, mods, injected.profile)
         except BaseException:
             self._recent.discard(uid)  # the commit failed: the store is the truth
             raise
@@ -210,7 +230,7 @@ class MppsScp:
         return status, None  # the Attribute List of an N-SET-RSP is optional (PS3.7 10.1.3)
 
     def _set(
-        self, uid: str, peer: Peer, mods: Dataset
+        self, uid: str, peer: Peer, mods: Dataset, profile: Profile
     ) -> tuple[Dataset, ServiceError | None, StepSummary | None]:
         """One N-SET in one transaction: (status, refusal or None, new summary or None)."""
         refused: ServiceError | None = None
@@ -220,13 +240,16 @@ class MppsScp:
             try:
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
-                merged, merged_json = _apply_set(stored, self._recent.get(uid), mods)
+                merged, merged_json, tolerated = _apply_set(
+                    stored, self._recent.get(uid), mods, profile
+                )
             except ServiceError as error:
                 refused = error
                 status = refusal_status(error)
                 steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
             else:
                 status = status_dataset(SUCCESS)
+                leniency.report(self.ctx, peer, "N-SET", uid, tolerated)
                 summary = self._store_set(conn, uid, peer, stored, merged, merged_json, mods)
         return status, refused, summary
 
@@ -262,6 +285,9 @@ class MppsScp:
         peer = Peer.of(event)
         request = cast(N_GET, event.request)
         uid = str(request.RequestedSOPInstanceUID)
+        forced = faults.inject(self.ctx, "mpps-get", event).status
+        if forced is not None:
+            return self._keep_refused(uid, peer, "N-GET", forced, None), None
         with self.ctx.db.reading() as conn:
             stored = steps.get(conn, uid, RECEIVED)
         if stored is None:

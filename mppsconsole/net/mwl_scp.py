@@ -17,7 +17,7 @@ from pynetdicom.events import Event
 
 from mppsconsole.core.matching import compile_query
 from mppsconsole.core.worklist import FINISHED_STATUSES, WorklistItem
-from mppsconsole.net import datasets
+from mppsconsole.net import datasets, faults
 from mppsconsole.net.encoded import Encoding, PreEncoded, encode
 from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.status import CANCEL, PENDING, SUCCESS, status_dataset
@@ -82,6 +82,10 @@ class WorklistScp:
     def on_find(self, event: Event) -> Iterator[FindReply]:
         """Stream one pending response per matching item; stop on C-CANCEL."""
         peer = Peer.of(event)
+        forced = faults.inject(self.ctx, "worklist", event).status
+        if forced is not None:
+            yield forced, None
+            return
         try:
             identifier = event.identifier
             query = datasets.worklist_query(identifier)

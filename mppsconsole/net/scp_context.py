@@ -9,6 +9,7 @@ from pathlib import Path
 from pynetdicom.events import Event
 
 from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.profile import ProfileHolder
 from mppsconsole.core.settings import Settings
 from mppsconsole.store.db import Database
 
@@ -19,6 +20,8 @@ class ScpContext:
     settings: Settings
     images_dir: Path
     events: EventHub = dataclasses.field(default_factory=EventHub)
+    #: Server behaviour (strict/lenient, injected faults), switchable while serving.
+    profile: ProfileHolder = dataclasses.field(default_factory=ProfileHolder)
 
     def traffic(self, peer: Peer, command: str, status: str, detail: str = "") -> None:
         """Announce one received message (or association event) for the traffic log."""

@@ -25,6 +25,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
+from mppsconsole.net import faults
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -146,6 +147,7 @@ class DepartmentServer:
             (evt.EVT_N_ACTION, self.commitment.on_action),
             (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
+            *faults.handlers(self.ctx),  # behaviour profile: injected faults
         ]
         try:
             server = cast(

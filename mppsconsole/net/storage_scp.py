@@ -18,7 +18,7 @@ from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 
 from mppsconsole.core.events import InstanceStored, StepChanged
-from mppsconsole.net import step_findings
+from mppsconsole.net import faults, step_findings
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
@@ -92,6 +92,9 @@ class StorageScp:
         self.ctx = context
 
     def on_store(self, event: Event) -> Dataset:
+        forced = faults.inject(self.ctx, "storage", event).status
+        if forced is not None:
+            return forced
         # The view must be released before pynetdicom reuses its buffer.
         with _dataset_bytes(event) as data:
             return self._store(event, data)

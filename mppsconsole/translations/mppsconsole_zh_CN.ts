@@ -4,129 +4,232 @@
 <context>
     <name></name>
     <message>
-        <location filename="../gui/main_window.py" line="149"/>
+        <location filename="../gui/main_window.py" line="155"/>
         <source>&amp;Start…</source>
         <translation>开始(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="152"/>
+        <location filename="../gui/main_window.py" line="158"/>
         <source>Start an unscheduled procedure step</source>
         <translation>开始一个无预约的检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="155"/>
+        <location filename="../gui/main_window.py" line="161"/>
         <source>&amp;Complete…</source>
         <translation>完成(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="158"/>
+        <location filename="../gui/main_window.py" line="164"/>
         <source>Send test images, then complete the selected step</source>
         <translation>发送测试图像，然后完成所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="161"/>
+        <location filename="../gui/main_window.py" line="167"/>
         <source>&amp;Discontinue…</source>
         <translation>中止(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="164"/>
+        <location filename="../gui/main_window.py" line="170"/>
         <source>Discontinue the selected step with a reason</source>
         <translation>按原因中止所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="167"/>
+        <location filename="../gui/main_window.py" line="173"/>
         <source>Send &amp;images…</source>
         <translation>发送图像(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="170"/>
+        <location filename="../gui/main_window.py" line="176"/>
         <source>Generate and store test images for the selected step</source>
         <translation>为所选步骤生成并存储测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="173"/>
+        <location filename="../gui/main_window.py" line="179"/>
         <source>Co&amp;mmit</source>
         <translation>存储确认(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="176"/>
+        <location filename="../gui/main_window.py" line="182"/>
         <source>Request storage commitment for the step&apos;s images</source>
         <translation>为该步骤的图像请求存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="179"/>
+        <location filename="../gui/main_window.py" line="185"/>
         <source>&amp;Echo…</source>
         <translation>连通测试(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="179"/>
+        <location filename="../gui/main_window.py" line="185"/>
         <source>Verify a node with C-ECHO</source>
         <translation>用 C-ECHO 验证节点</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="182"/>
+        <location filename="../gui/main_window.py" line="188"/>
         <source>Se&amp;ttings…</source>
         <translation>设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="185"/>
+        <location filename="../gui/main_window.py" line="191"/>
         <source>Local node, remote nodes and destinations</source>
         <translation>本地节点、远程节点和默认目标</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="188"/>
+        <location filename="../gui/main_window.py" line="200"/>
         <source>&amp;Find</source>
         <translation>查找(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="191"/>
+        <location filename="../gui/main_window.py" line="203"/>
         <source>Filter the procedure steps</source>
         <translation>筛选检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="194"/>
+        <location filename="../gui/main_window.py" line="206"/>
         <source>E&amp;xport step…</source>
         <translation>导出步骤(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="197"/>
+        <location filename="../gui/main_window.py" line="209"/>
         <source>Export the selected step as JSON</source>
         <translation>将所选步骤导出为 JSON</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="200"/>
+        <location filename="../gui/main_window.py" line="212"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="200"/>
+        <location filename="../gui/main_window.py" line="212"/>
         <source>Quit MPPS Console</source>
         <translation>退出 MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="202"/>
+        <location filename="../gui/main_window.py" line="214"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="221"/>
+        <location filename="../gui/main_window.py" line="233"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="226"/>
+        <location filename="../gui/main_window.py" line="238"/>
         <source>&amp;Step</source>
         <translation>步骤(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="235"/>
+        <location filename="../gui/main_window.py" line="247"/>
         <source>&amp;Network</source>
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="237"/>
+        <location filename="../gui/main_window.py" line="250"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="194"/>
+        <source>Server &amp;behaviour…</source>
+        <translation>服务器行为(&amp;B)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="197"/>
+        <source>Strict or lenient rules and injected faults of the running SCP</source>
+        <translation>运行中 SCP 的严格/宽松规则与注入故障</translation>
+    </message>
+</context>
+<context>
+    <name>BehaviourDialog</name>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="56"/>
+        <source>Server behaviour</source>
+        <translation>服务器行为</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="62"/>
+        <source>Lenient: accept what real modalities send</source>
+        <translation>宽松：接受真实设备发送的内容</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="63"/>
+        <source>Strict: PS3.4 as written</source>
+        <translation>严格：完全按 PS3.4 标准</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="65"/>
+        <source>&amp;Load profile file…</source>
+        <translation>加载配置文件(&amp;L)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="68"/>
+        <source>&amp;Mode:</source>
+        <translation>模式(&amp;M)：</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="72"/>
+        <source>Profile file:</source>
+        <translation>配置文件：</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <source>Service</source>
+        <translation>服务</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <source>Calling AE</source>
+        <translation>呼叫方 AE</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <source>Action</source>
+        <translation>动作</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="82"/>
+        <source>Value: status as hex, e.g. 0111 or 0110/A710 (with Error ID); delay in ms; reject as result/source/reason, e.g. 1/1/3; abort before or after</source>
+        <translation>值：状态为十六进制，如 0111 或 0110/A710（含 Error ID）；延迟为毫秒；拒绝为 result/source/reason，如 1/1/3；中断为 before 或 after</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="86"/>
+        <source>&amp;Add rule</source>
+        <translation>添加规则(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="88"/>
+        <source>&amp;Remove rule</source>
+        <translation>删除规则(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="107"/>
+        <source>Fault rules (applied to the running SCP):</source>
+        <translation>故障规则（立即应用于运行中的 SCP）：</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="119"/>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="148"/>
+        <source>Load profile file</source>
+        <translation>加载配置文件</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="148"/>
+        <source>Profiles (*.toml);;All files (*)</source>
+        <translation>配置文件 (*.toml);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../gui/behaviour_dialog.py" line="187"/>
+        <source>Rule {0}: {1}</source>
+        <translation>规则 {0}：{1}</translation>
     </message>
 </context>
 <context>
@@ -311,168 +414,180 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../gui/main_window.py" line="67"/>
+        <location filename="../gui/main_window.py" line="68"/>
         <source>MPPS Console</source>
         <translation>MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="98"/>
+        <location filename="../gui/main_window.py" line="99"/>
         <source>&amp;Procedure steps</source>
         <translation>检查步骤(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="99"/>
+        <location filename="../gui/main_window.py" line="100"/>
         <source>&amp;Worklist</source>
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="314"/>
+        <location filename="../gui/main_window.py" line="327"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="321"/>
+        <location filename="../gui/main_window.py" line="334"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="332"/>
-        <location filename="../gui/main_window.py" line="348"/>
-        <location filename="../gui/main_window.py" line="355"/>
+        <location filename="../gui/main_window.py" line="345"/>
+        <location filename="../gui/main_window.py" line="361"/>
+        <location filename="../gui/main_window.py" line="368"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="337"/>
+        <location filename="../gui/main_window.py" line="350"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="348"/>
+        <location filename="../gui/main_window.py" line="361"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="360"/>
+        <location filename="../gui/main_window.py" line="373"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="372"/>
+        <location filename="../gui/main_window.py" line="385"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="382"/>
+        <location filename="../gui/main_window.py" line="395"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="387"/>
+        <location filename="../gui/main_window.py" line="400"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="417"/>
+        <location filename="../gui/main_window.py" line="430"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="422"/>
+        <location filename="../gui/main_window.py" line="435"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="433"/>
+        <location filename="../gui/main_window.py" line="446"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="447"/>
+        <location filename="../gui/main_window.py" line="460"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="452"/>
+        <location filename="../gui/main_window.py" line="465"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="476"/>
-        <location filename="../gui/main_window.py" line="481"/>
-        <location filename="../gui/main_window.py" line="549"/>
+        <location filename="../gui/main_window.py" line="489"/>
+        <location filename="../gui/main_window.py" line="494"/>
+        <location filename="../gui/main_window.py" line="562"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="489"/>
+        <location filename="../gui/main_window.py" line="502"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="489"/>
+        <location filename="../gui/main_window.py" line="502"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="511"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="504"/>
+        <location filename="../gui/main_window.py" line="517"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="504"/>
+        <location filename="../gui/main_window.py" line="517"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="536"/>
+        <location filename="../gui/main_window.py" line="549"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="543"/>
+        <location filename="../gui/main_window.py" line="556"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="545"/>
+        <location filename="../gui/main_window.py" line="558"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="551"/>
+        <location filename="../gui/main_window.py" line="564"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="553"/>
+        <location filename="../gui/main_window.py" line="566"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="569"/>
+        <location filename="../gui/main_window.py" line="582"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="592"/>
+        <location filename="../gui/main_window.py" line="622"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="608"/>
+        <location filename="../gui/main_window.py" line="638"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="610"/>
+        <location filename="../gui/main_window.py" line="640"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="606"/>
+        <source>Server behaviour applied</source>
+        <translation>服务器行为已应用</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../gui/main_window.py" line="611"/>
+        <source>Faults: %n rule(s)</source>
+        <translation>
+            <numerusform>故障注入：%n 条规则</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -532,17 +647,17 @@
 <context>
     <name>ScpController</name>
     <message>
-        <location filename="../gui/scp_control.py" line="60"/>
+        <location filename="../gui/scp_control.py" line="66"/>
         <source>SCP stopped: {0}</source>
         <translation>SCP 已停止：{0}</translation>
     </message>
     <message>
-        <location filename="../gui/scp_control.py" line="72"/>
+        <location filename="../gui/scp_control.py" line="85"/>
         <source>SCP stopped</source>
         <translation>SCP 已停止</translation>
     </message>
     <message>
-        <location filename="../gui/scp_control.py" line="88"/>
+        <location filename="../gui/scp_control.py" line="101"/>
         <source>Listening on {0}@{1}:{2} · {3} associations · {4} messages</source>
         <translation>正在监听 {0}@{1}:{2} · {3} 个关联 · {4} 条消息</translation>
     </message>
@@ -799,73 +914,73 @@
 <context>
     <name>StepTableModel</name>
     <message>
-        <location filename="../gui/step_model.py" line="46"/>
+        <location filename="../gui/step_model.py" line="54"/>
         <source>running {0}</source>
         <extracomment>Role carrying the whole StepSummary of the row.</extracomment>
         <translation>进行中 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="52"/>
+        <location filename="../gui/step_model.py" line="60"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="54"/>
+        <location filename="../gui/step_model.py" line="62"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="57"/>
+        <location filename="../gui/step_model.py" line="65"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="58"/>
+        <location filename="../gui/step_model.py" line="66"/>
         <source>Accession</source>
         <translation>检查号</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="59"/>
+        <location filename="../gui/step_model.py" line="67"/>
         <source>Modality</source>
         <translation>设备类型</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="60"/>
+        <location filename="../gui/step_model.py" line="68"/>
         <source>Station AE</source>
         <translation>工作站 AE</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="61"/>
+        <location filename="../gui/step_model.py" line="69"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="62"/>
+        <location filename="../gui/step_model.py" line="70"/>
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="64"/>
+        <location filename="../gui/step_model.py" line="72"/>
         <source>Ended / elapsed</source>
         <translation>结束 / 已用时</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="68"/>
+        <location filename="../gui/step_model.py" line="76"/>
         <source>Series / images</source>
         <translation>序列 / 图像</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="71"/>
+        <location filename="../gui/step_model.py" line="79"/>
         <source>Direction</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="72"/>
+        <location filename="../gui/step_model.py" line="80"/>
         <source>Calling AE</source>
         <translation>呼叫方 AE</translation>
     </message>
     <message>
-        <location filename="../gui/step_model.py" line="75"/>
+        <location filename="../gui/step_model.py" line="83"/>
         <source>Findings</source>
         <translation>检查结果</translation>
     </message>
@@ -923,12 +1038,12 @@
         <translation>筛选(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="122"/>
+        <location filename="../gui/steps_panel.py" line="129"/>
         <source>{0} steps</source>
         <translation>{0} 个步骤</translation>
     </message>
     <message>
-        <location filename="../gui/steps_panel.py" line="124"/>
+        <location filename="../gui/steps_panel.py" line="131"/>
         <source>{0} of {1} steps</source>
         <translation>{0} / {1} 个步骤</translation>
     </message>
