@@ -240,6 +240,8 @@ def check_rule(rule: FaultRule) -> None:
         )
     if rule.abort not in (BEFORE, AFTER):
         raise RuleError("abort", f"abort must be {BEFORE!r} or {AFTER!r}, not {rule.abort!r}")
+    if rule.service == "association" and rule.action == ABORT and rule.abort == AFTER:
+        raise RuleError("abort", "an association is aborted when requested, not after")
     if not 0.0 < rule.probability <= 1.0:
         raise RuleError("probability", f"probability must be in (0, 1], not {rule.probability}")
     if rule.count is not None and rule.count < 1:
