@@ -25,8 +25,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 
+from mppsconsole.core.errors import PeerError
 from mppsconsole.core.events import Traffic
 from mppsconsole.core.profile import LENIENT, STRICT, FaultRule, Profile
+from mppsconsole.core.settings import Node
+from mppsconsole.net.commitment_scu import request_commitment
 from mppsconsole.net.faults import activate
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from tests.conftest import LOOPBACK, RunningServer, dcmtk, dcmtk_env, wait_until
@@ -144,11 +147,12 @@ def test_forced_c_find_failure(scp: RunningServer) -> None:
     assert (found, final) == ([], 0xA700)
 
 
-def test_forced_c_store_failure_writes_no_file(scp: RunningServer) -> None:
-    use(scp, FaultRule("storage", "status", status=0xA700))
+@pytest.mark.parametrize("status", [0xA700, 0xC000])
+def test_forced_c_store_failure_writes_no_file(scp: RunningServer, status: int) -> None:
+    use(scp, FaultRule("storage", "status", status=status))
     image = ct_image()
     with associate(scp, (CTImageStorage, [ExplicitVRLittleEndian])) as assoc:
-        assert assoc.send_c_store(image).Status == 0xA700
+        assert assoc.send_c_store(image).Status == status
     assert list(scp.images_dir.rglob("*.dcm")) == []
 
 
@@ -269,6 +273,19 @@ def test_dropped_commitment_report_never_arrives(scp: RunningServer) -> None:
         )
         assert status.Status == 0
         assert not wait_until(lambda: bool(reports), timeout=3), "report was not dropped"
+
+
+def test_our_scu_times_out_on_a_dropped_report(scp: RunningServer) -> None:
+    use(scp, FaultRule("commitment", "drop-report"))
+    node = Node("self", scp.ae_title, scp.host, scp.port)
+    image = ct_image()
+    with associate(scp, (CTImageStorage, [ExplicitVRLittleEndian])) as assoc:
+        assert assoc.send_c_store(image).Status == 0
+    references = [(str(image.SOPClassUID), str(image.SOPInstanceUID))]
+    start = time.monotonic()
+    with pytest.raises(PeerError, match=r"no storage commitment report .* within 2 s"):
+        request_commitment(scp.db, "MODALITY2", node, references, step_uid=None, wait=2)
+    assert time.monotonic() - start >= 2
 
 
 # Strict and lenient MPPS rules
