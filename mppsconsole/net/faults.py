@@ -103,6 +103,8 @@ def handlers(ctx: ScpContext) -> list[tuple[Any, Any]]:
 def _association_faults(ctx: ScpContext, event: Event) -> None:
     """Delay, reject or abort an association request before it is negotiated."""
     assoc = event.assoc
+    if assoc.is_rejected or assoc.is_aborted:  # another EVT_REQUESTED handler ended it
+        return
     primitive = assoc.requestor.primitive
     calling = primitive.calling_ae_title if primitive is not None else ""
     calling = (

@@ -7,6 +7,7 @@ stays in the step's history with its status).
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 import time
@@ -296,7 +297,10 @@ def _without(ds: Dataset, keyword: str) -> Dataset:
     return ds
 
 
-def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(scp: RunningServer) -> None:
+def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(
+    scp: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mppsconsole.net.leniency")
     use(scp, mode=STRICT)
     uid = generate_uid()
     with mpps_association(scp) as assoc:
@@ -311,6 +315,10 @@ def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(scp: Runni
     assert stored_step(scp, uid) is not None
     tolerated = [t for t in traffic(scp) if t.status == "tolerated"]
     assert any("PatientSex" in t.detail and "lenient" in t.detail for t in tolerated)
+    assert any(
+        r.levelno == logging.INFO and "tolerated (lenient)" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def _comment(text: str) -> Dataset:
