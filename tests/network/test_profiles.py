@@ -22,6 +22,7 @@ from pynetdicom import AE, evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
     StorageCommitmentPushModel,
     Verification,
 )
@@ -37,6 +38,7 @@ from tests.conftest import LOOPBACK, RunningServer, dcmtk, dcmtk_env, wait_until
 from tests.network.conftest import (
     MODALITY_AE,
     TIMEOUT,
+    add_worklist,
     associate,
     completed_dataset,
     create_dataset,
@@ -242,6 +244,33 @@ def test_abort_around_an_n_create(scp: RunningServer, when: str) -> None:
     else:
         assert answer.Status == 0x0000  # answered, stored, then aborted
         assert stored_step(scp, uid) is not None
+
+
+def test_abort_after_a_c_find_comes_after_its_last_match(scp: RunningServer) -> None:
+    add_worklist(
+        scp,
+        *(
+            {
+                "patient_name": f"Abort^{n}",
+                "patient_id": f"PA{n}",
+                "modality": "CT",
+                "date": "20261122",
+            }
+            for n in range(3)
+        ),
+    )
+    use(scp, FaultRule("worklist", "abort", abort="after"))
+    aborted = threading.Event()
+    statuses = []
+    with associate(
+        scp,
+        ModalityWorklistInformationFind,
+        evt_handlers=[(evt.EVT_ABORTED, lambda _e: aborted.set())],
+    ) as assoc:
+        for status, _ in assoc.send_c_find(mwl_query(), ModalityWorklistInformationFind):
+            statuses.append(int(status.Status))
+        assert aborted.wait(TIMEOUT), "the SCP did not abort after answering"
+    assert statuses == [0xFF00, 0xFF00, 0xFF00, 0x0000]
 
 
 # Storage commitment
