@@ -350,10 +350,14 @@ def load_profile(path: Path) -> Profile:
 
 def describe(profile: Profile) -> Iterable[str]:
     """One line per rule, for the log when a profile becomes active."""
-    for rule in profile.faults:
-        who = rule.calling_ae or "*"
-        if rule.host:
-            who += f"@{rule.host}"
-        extra = f" x{rule.count}" if rule.count else ""
-        extra += f" p={rule.probability:g}" if rule.probability < 1 else ""
-        yield f"{rule.service} from {who}: {rule.describe()}{extra}"
+    return [describe_rule(rule) for rule in profile.faults]
+
+
+def describe_rule(rule: FaultRule) -> str:
+    """Everything about a rule on one line (the window's table shows only part of it)."""
+    who = rule.calling_ae or "*"
+    if rule.host:
+        who += f"@{rule.host}"
+    extra = f" x{rule.count}" if rule.count else ""
+    extra += f" p={rule.probability:g}" if rule.probability < 1 else ""
+    return f"{rule.service} from {who}: {rule.describe()}{extra}"
