@@ -240,6 +240,8 @@ def check_rule(rule: FaultRule) -> None:
         )
     if rule.abort not in (BEFORE, AFTER):
         raise RuleError("abort", f"abort must be {BEFORE!r} or {AFTER!r}, not {rule.abort!r}")
+    if rule.service == "association" and rule.action == ABORT and rule.abort == AFTER:
+        raise RuleError("abort", "an association is aborted when requested, not after")
     if not 0.0 < rule.probability <= 1.0:
         raise RuleError("probability", f"probability must be in (0, 1], not {rule.probability}")
     if rule.count is not None and rule.count < 1:
@@ -348,10 +350,14 @@ def load_profile(path: Path) -> Profile:
 
 def describe(profile: Profile) -> Iterable[str]:
     """One line per rule, for the log when a profile becomes active."""
-    for rule in profile.faults:
-        who = rule.calling_ae or "*"
-        if rule.host:
-            who += f"@{rule.host}"
-        extra = f" x{rule.count}" if rule.count else ""
-        extra += f" p={rule.probability:g}" if rule.probability < 1 else ""
-        yield f"{rule.service} from {who}: {rule.describe()}{extra}"
+    return [describe_rule(rule) for rule in profile.faults]
+
+
+def describe_rule(rule: FaultRule) -> str:
+    """Everything about a rule on one line (the window's table shows only part of it)."""
+    who = rule.calling_ae or "*"
+    if rule.host:
+        who += f"@{rule.host}"
+    extra = f" x{rule.count}" if rule.count else ""
+    extra += f" p={rule.probability:g}" if rule.probability < 1 else ""
+    return f"{rule.service} from {who}: {rule.describe()}{extra}"

@@ -35,6 +35,7 @@ from mppsconsole.core.profile import (
     STRICT,
     FaultRule,
     Profile,
+    describe_rule,
     load_profile,
     simple_rule,
 )
@@ -135,8 +136,12 @@ class BehaviourDialog(QDialog):
         self.rules.setCellWidget(row, ACTION, action)
         ae = QTableWidgetItem(columns[CALLING_AE])
         ae.setData(RULE_ROLE, rule)
+        value = QTableWidgetItem(columns[VALUE])
+        if rule is not None:  # host, count, probability: kept, shown here
+            ae.setToolTip(describe_rule(rule))
+            value.setToolTip(describe_rule(rule))
         self.rules.setItem(row, CALLING_AE, ae)
-        self.rules.setItem(row, VALUE, QTableWidgetItem(columns[VALUE]))
+        self.rules.setItem(row, VALUE, value)
         self.rules.setCurrentCell(row, CALLING_AE)
 
     def _remove_selected(self) -> None:

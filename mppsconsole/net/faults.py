@@ -21,11 +21,12 @@ from pydicom.dataset import Dataset
 from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.events import Event
+from pynetdicom.status import STATUS_PENDING, code_to_category
 
 from mppsconsole.core import profile as profiles
 from mppsconsole.core.profile import FaultRule, Profile
 from mppsconsole.net.scp_context import Peer, ScpContext
-from mppsconsole.net.status import SUCCESS, status_dataset
+from mppsconsole.net.status import PROCESSING_FAILURE, SUCCESS, status_dataset
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ def inject(ctx: ScpContext, service: str, event: Event) -> Injection:
             if rule.abort == profiles.BEFORE:
                 event.assoc.abort(block=False)
                 # The answer is never sent; nothing is stored either.
-                status = status or status_dataset(0x0110, "Association aborted (injected)")
+                status = status or status_dataset(
+                    PROCESSING_FAILURE, "Association aborted (injected)"
+                )
             else:
                 setattr(event.assoc, _ABORT_AFTER, True)
         elif rule.action == profiles.DROP_REPORT:
@@ -103,6 +106,8 @@ def handlers(ctx: ScpContext) -> list[tuple[Any, Any]]:
 def _association_faults(ctx: ScpContext, event: Event) -> None:
     """Delay, reject or abort an association request before it is negotiated."""
     assoc = event.assoc
+    if assoc.is_rejected or assoc.is_aborted:  # another EVT_REQUESTED handler ended it
+        return
     primitive = assoc.requestor.primitive
     calling = primitive.calling_ae_title if primitive is not None else ""
     calling = (
@@ -130,7 +135,9 @@ def _abort_if_marked(event: Event) -> None:
     """After the final response of a request marked "abort after", abort the association."""
     assoc = event.assoc
     status = getattr(event.message.command_set, "Status", None)
-    if not getattr(assoc, _ABORT_AFTER, False) or status is None or status in (0xFF00, 0xFF01):
+    if not getattr(assoc, _ABORT_AFTER, False) or status is None:
+        return
+    if code_to_category(int(status)) == STATUS_PENDING:  # a C-FIND match, not the end
         return
     setattr(assoc, _ABORT_AFTER, False)
     threading.Thread(

@@ -7,6 +7,7 @@ stays in the step's history with its status).
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 import time
@@ -21,18 +22,23 @@ from pynetdicom import AE, evt
 from pynetdicom.events import Event
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityPerformedProcedureStep,
+    ModalityWorklistInformationFind,
     StorageCommitmentPushModel,
     Verification,
 )
 
+from mppsconsole.core.errors import PeerError
 from mppsconsole.core.events import Traffic
 from mppsconsole.core.profile import LENIENT, STRICT, FaultRule, Profile
+from mppsconsole.core.settings import Node
+from mppsconsole.net.commitment_scu import request_commitment
 from mppsconsole.net.faults import activate
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from tests.conftest import LOOPBACK, RunningServer, dcmtk, dcmtk_env, wait_until
 from tests.network.conftest import (
     MODALITY_AE,
     TIMEOUT,
+    add_worklist,
     associate,
     completed_dataset,
     create_dataset,
@@ -144,11 +150,12 @@ def test_forced_c_find_failure(scp: RunningServer) -> None:
     assert (found, final) == ([], 0xA700)
 
 
-def test_forced_c_store_failure_writes_no_file(scp: RunningServer) -> None:
-    use(scp, FaultRule("storage", "status", status=0xA700))
+@pytest.mark.parametrize("status", [0xA700, 0xC000])
+def test_forced_c_store_failure_writes_no_file(scp: RunningServer, status: int) -> None:
+    use(scp, FaultRule("storage", "status", status=status))
     image = ct_image()
     with associate(scp, (CTImageStorage, [ExplicitVRLittleEndian])) as assoc:
-        assert assoc.send_c_store(image).Status == 0xA700
+        assert assoc.send_c_store(image).Status == status
     assert list(scp.images_dir.rglob("*.dcm")) == []
 
 
@@ -239,6 +246,33 @@ def test_abort_around_an_n_create(scp: RunningServer, when: str) -> None:
         assert stored_step(scp, uid) is not None
 
 
+def test_abort_after_a_c_find_comes_after_its_last_match(scp: RunningServer) -> None:
+    add_worklist(
+        scp,
+        *(
+            {
+                "patient_name": f"Abort^{n}",
+                "patient_id": f"PA{n}",
+                "modality": "CT",
+                "date": "20261122",
+            }
+            for n in range(3)
+        ),
+    )
+    use(scp, FaultRule("worklist", "abort", abort="after"))
+    aborted = threading.Event()
+    statuses = []
+    with associate(
+        scp,
+        ModalityWorklistInformationFind,
+        evt_handlers=[(evt.EVT_ABORTED, lambda _e: aborted.set())],
+    ) as assoc:
+        for status, _ in assoc.send_c_find(mwl_query(), ModalityWorklistInformationFind):
+            statuses.append(int(status.Status))
+        assert aborted.wait(TIMEOUT), "the SCP did not abort after answering"
+    assert statuses == [0xFF00, 0xFF00, 0xFF00, 0x0000]
+
+
 # Storage commitment
 
 
@@ -271,6 +305,19 @@ def test_dropped_commitment_report_never_arrives(scp: RunningServer) -> None:
         assert not wait_until(lambda: bool(reports), timeout=3), "report was not dropped"
 
 
+def test_our_scu_times_out_on_a_dropped_report(scp: RunningServer) -> None:
+    use(scp, FaultRule("commitment", "drop-report"))
+    node = Node("self", scp.ae_title, scp.host, scp.port)
+    image = ct_image()
+    with associate(scp, (CTImageStorage, [ExplicitVRLittleEndian])) as assoc:
+        assert assoc.send_c_store(image).Status == 0
+    references = [(str(image.SOPClassUID), str(image.SOPInstanceUID))]
+    start = time.monotonic()
+    with pytest.raises(PeerError, match=r"no storage commitment report .* within 2 s"):
+        request_commitment(scp.db, "MODALITY2", node, references, step_uid=None, wait=2)
+    assert time.monotonic() - start >= 2
+
+
 # Strict and lenient MPPS rules
 
 
@@ -279,7 +326,10 @@ def _without(ds: Dataset, keyword: str) -> Dataset:
     return ds
 
 
-def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(scp: RunningServer) -> None:
+def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(
+    scp: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mppsconsole.net.leniency")
     use(scp, mode=STRICT)
     uid = generate_uid()
     with mpps_association(scp) as assoc:
@@ -294,6 +344,10 @@ def test_missing_type2_refused_0120_when_strict_accepted_when_lenient(scp: Runni
     assert stored_step(scp, uid) is not None
     tolerated = [t for t in traffic(scp) if t.status == "tolerated"]
     assert any("PatientSex" in t.detail and "lenient" in t.detail for t in tolerated)
+    assert any(
+        r.levelno == logging.INFO and "tolerated (lenient)" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def _comment(text: str) -> Dataset:

@@ -105,6 +105,7 @@ action = "drop-report"
         ('[[faults]]\naction = "reject"\nservice = "association"\nsource = 2\nreason = 7', 5, ""),
         ('[[faults]]\nservice = "storage"\naction = "delay"\ndelay_ms = -5', 4, "out of range"),
         ('[[faults]]\nservice = "storage"\naction = "abort"\nabort = "during"', 4, "before"),
+        ('[[faults]]\nservice = "association"\naction = "abort"\nabort = "after"', 4, "requested"),
         ('[[faults]]\nservice = "storage"\naction = "delay"\nprobability = 0', 4, "probability"),
         ('[[faults]]\nservice = "storage"\naction = "delay"\ncount = 0', 4, "at least 1"),
         ('[[faults]]\nservice = "storage"\naction = "delay"\nsize = 1', 4, "size: unknown key"),
