@@ -285,6 +285,7 @@ def check_instance(step: Attributes, instance: Attributes, sop_instance_uid: str
                 APPENDIX_A,
             )
         )
+    found.extend(_check_requests(step, instance, sop_instance_uid))
     accessions = {o[2] for o in orders}
     accession = text(instance, "AccessionNumber")
     if orders and accession not in accessions:
@@ -297,4 +298,38 @@ def check_instance(step: Attributes, instance: Attributes, sop_instance_uid: str
                 APPENDIX_A,
             )
         )
+    return found
+
+
+def _check_requests(step: Attributes, instance: Attributes, sop_instance_uid: str) -> list[Finding]:
+    """The image's Request Attributes Sequence names scheduled items of its step."""
+    scheduled = {
+        (text(item, "RequestedProcedureID"), text(item, "ScheduledProcedureStepID"))
+        for item in items(step, "ScheduledStepAttributesSequence")
+    }
+    if not any(sps for _, sps in scheduled):
+        return []  # unscheduled: nothing for the image to copy
+    requests = items(instance, "RequestAttributesSequence")
+    if not requests:
+        return [
+            Finding(
+                WARNING,
+                "RequestAttributesSequence",
+                f"missing in instance {sop_instance_uid} of a scheduled step",
+                APPENDIX_A,
+            )
+        ]
+    found = []
+    for request in requests:
+        pair = (text(request, "RequestedProcedureID"), text(request, "ScheduledProcedureStepID"))
+        if pair not in scheduled:
+            found.append(
+                Finding(
+                    ERROR,
+                    "RequestAttributesSequence",
+                    f"procedure {pair[0]!r} / step {pair[1]!r} in instance {sop_instance_uid} "
+                    "is not scheduled in the step",
+                    APPENDIX_A,
+                )
+            )
     return found

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from pydicom.datadict import tag_for_keyword
@@ -108,12 +109,18 @@ def record_step(
 
 
 def record_instance(
-    conn: sqlite3.Connection, step_uid: str | None, sop_instance_uid: str, ids: Attributes
+    conn: sqlite3.Connection,
+    step_uid: str | None,
+    sop_instance_uid: str,
+    header: Callable[[], Attributes],
 ) -> StepSummary | None:
-    """Findings of a received instance (``ids``: its patient and study attributes).
+    """Findings of a received instance linked to ``step_uid``.
 
-    Returns the step's new summary when its tally changed, None otherwise.
-    Images that arrive before their step are checked only for being referenced.
+    ``header`` parses the instance's attributes up to its Request Attributes
+    Sequence; it is called only when there is a step to compare with, so an
+    image without a step costs nothing more. Returns the step's new summary
+    when its tally changed, None otherwise. Images that arrive before their
+    step are checked only for being referenced.
     """
     if step_uid is None:
         return None
@@ -121,7 +128,7 @@ def record_instance(
     if stored is None:
         return None
     ds = _JsonAttributes(json.loads(stored.dataset_json))
-    found = validation.check_instance(ds, ids, sop_instance_uid)
+    found = validation.check_instance(ds, header(), sop_instance_uid)
     # Counted incrementally: a full count per image would grow with the step's findings.
     count = stored.summary.finding_count + findings.replace(
         conn, step_uid, RECEIVED, findings.image_scope(sop_instance_uid), found

@@ -75,6 +75,10 @@ def _image_for(item: WorklistItem, **changes: str) -> Dataset:
     image.PatientBirthDate = item.birth_date
     image.PatientSex = item.sex
     image.AccessionNumber = item.accession_number
+    request = Dataset()
+    request.RequestedProcedureID = item.requested_procedure_id
+    request.ScheduledProcedureStepID = item.scheduled_step_id
+    image.RequestAttributesSequence = [request]
     for keyword, value in changes.items():
         setattr(image, keyword, value)
     return image
@@ -128,8 +132,12 @@ def test_faulty_step_and_image_leave_findings_with_a_tally(scp: RunningServer) -
     assert (stored.summary.finding_count, stored.summary.worst_finding) == (3, ERROR)
 
     wrong_patient = _image_for(item, PatientName="Wang^Xiaodong=王^小东", PatientID="OTHER")
+    wrong_patient.RequestAttributesSequence[0].ScheduledProcedureStepID = "SPS-OTHER"
     _store(scp, wrong_patient)
-    assert (ERROR, "PatientID", APPENDIX_A) in _findings(scp, uid)
+    assert {
+        (ERROR, "PatientID", APPENDIX_A),
+        (ERROR, "RequestAttributesSequence", APPENDIX_A),
+    } <= _findings(scp, uid)
 
     # The final N-SET lists an instance never stored and leaves out the one that was.
     _complete(scp, uid, ["1.2.3.999"])

@@ -94,6 +94,10 @@ def image(**overrides: str) -> Dataset:
     ds.PatientBirthDate = ORDER.birth_date
     ds.PatientSex = ORDER.sex
     ds.StudyInstanceUID = ORDER.study_instance_uid
+    request = Dataset()
+    request.RequestedProcedureID = ORDER.requested_procedure_id
+    request.ScheduledProcedureStepID = ORDER.scheduled_step_id
+    ds.RequestAttributesSequence = Sequence([request])
     for keyword, value in overrides.items():
         setattr(ds, keyword, value)
     return ds
@@ -244,6 +248,25 @@ def test_scheduled_item_without_our_order_is_info_and_unscheduled_is_silent() ->
 
 def test_image_carrying_the_step_values_is_clean() -> None:
     assert validation.check_instance(create_dataset(), image(), "7.7") == []
+
+
+def test_image_naming_another_scheduled_step_is_an_error() -> None:
+    wrong = image()
+    wrong.RequestAttributesSequence[0].ScheduledProcedureStepID = "SPS9"
+    found = validation.check_instance(create_dataset(), wrong, "7.7")
+    assert about(found) == {(ERROR, "RequestAttributesSequence")}
+    assert "'SPS9'" in found[0].message
+
+
+def test_image_without_request_attributes_is_a_warning_unless_unscheduled() -> None:
+    bare = image()
+    del bare.RequestAttributesSequence
+    step = create_dataset()
+    found = validation.check_instance(step, bare, "7.7")
+    assert about(found) == {(WARNING, "RequestAttributesSequence")}
+    step.ScheduledStepAttributesSequence[0].ScheduledProcedureStepID = ""
+    step.ScheduledStepAttributesSequence[0].RequestedProcedureID = ""
+    assert validation.check_instance(step, bare, "7.7") == []
 
 
 @pytest.mark.parametrize(
