@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from mppsconsole.core import mpps
 from mppsconsole.core.attributes import Attributes, is_empty, items, text
+from mppsconsole.core.step import referenced_instances, scheduled_references
 from mppsconsole.core.worklist import WorklistItem
 
 ERROR = "error"
@@ -144,21 +145,8 @@ def check_set(keywords: Iterable[str]) -> list[Finding]:
     return found
 
 
-def _referenced(attrs: Attributes) -> set[str]:
-    return {
-        text(ref, "ReferencedSOPInstanceUID")
-        for series in items(attrs, "PerformedSeriesSequence")
-        for key in ("ReferencedImageSequence", "ReferencedNonImageCompositeSOPInstanceSequence")
-        for ref in items(series, key)
-    }
-
-
-def check_final_state(attrs: Attributes, stored_instances: Iterable[str]) -> list[Finding]:
-    """Final-state requirements of a COMPLETED or DISCONTINUED step.
-
-    ``stored_instances`` are the SOP Instance UIDs stored for the step (received
-    by our SCP, or sent by our modality side).
-    """
+def check_final_state(attrs: Attributes) -> list[Finding]:
+    """Final-state requirements of a COMPLETED or DISCONTINUED step (instances aside)."""
     status = text(attrs, "PerformedProcedureStepStatus")
     if status not in mpps.FINAL_STATUSES:
         return []
@@ -180,33 +168,41 @@ def check_final_state(attrs: Attributes, stored_instances: Iterable[str]) -> lis
             for keyword in mpps.SERIES_TYPE1
             if is_empty(item.get(keyword))
         )
-    referenced = _referenced(attrs) - {""}
-    if status == mpps.COMPLETED and series and not referenced:
+    if status == mpps.COMPLETED and series and not referenced_uids(attrs):
         found.append(
             Finding(WARNING, "ReferencedImageSequence", "COMPLETED without any instance", RAD7)
         )
-    stored = set(stored_instances)
-    found.extend(
-        Finding(ERROR, "PerformedSeriesSequence", f"stored instance {uid} not referenced", RAD7)
-        for uid in sorted(stored - referenced)
-    )
-    found.extend(
-        Finding(WARNING, "ReferencedSOPInstanceUID", f"instance {uid} referenced, not stored", RAD7)
-        for uid in sorted(referenced - stored)
-    )
     return found
 
 
-def order_references(attrs: Attributes) -> list[tuple[str, str, str]]:
-    """(Study Instance UID, Scheduled Procedure Step ID, Accession) of each scheduled item."""
-    return [
-        (
-            text(item, "StudyInstanceUID"),
-            text(item, "ScheduledProcedureStepID"),
-            text(item, "AccessionNumber"),
+def referenced_uids(attrs: Attributes) -> set[str]:
+    """SOP Instance UIDs the step's Performed Series Sequence lists."""
+    return {sop for _, sop in referenced_instances(attrs)} - {""}
+
+
+def unreferenced(sop_instance_uid: str) -> Finding:
+    """A final step leaves out an instance stored for it."""
+    return Finding(
+        ERROR, "PerformedSeriesSequence", f"stored instance {sop_instance_uid} not referenced", RAD7
+    )
+
+
+def check_references(attrs: Attributes, stored_instances: Iterable[str]) -> dict[str, Finding]:
+    """By SOP Instance UID: what a final step and the instances stored for it disagree on.
+
+    ``stored_instances`` are those received by our SCP, or sent by our modality
+    side, for the step. A referenced instance not stored may still be on its
+    way (a warning); a stored one left out is an error.
+    """
+    if text(attrs, "PerformedProcedureStepStatus") not in mpps.FINAL_STATUSES:
+        return {}
+    referenced, stored = referenced_uids(attrs), set(stored_instances)
+    found = {uid: unreferenced(uid) for uid in sorted(stored - referenced)}
+    for uid in sorted(referenced - stored):
+        found[uid] = Finding(
+            WARNING, "ReferencedSOPInstanceUID", f"instance {uid} referenced, not stored", RAD7
         )
-        for item in items(attrs, "ScheduledStepAttributesSequence")
-    ]
+    return found
 
 
 def check_worklist(attrs: Attributes, orders: Sequence[WorklistItem | None]) -> list[Finding]:
@@ -278,7 +274,7 @@ def check_instance(step: Attributes, instance: Attributes, sop_instance_uid: str
                     APPENDIX_A,
                 )
             )
-    orders = order_references(step)
+    orders = scheduled_references(step)
     study = text(instance, "StudyInstanceUID")
     if orders and study not in {o[0] for o in orders}:
         found.append(
@@ -289,6 +285,7 @@ def check_instance(step: Attributes, instance: Attributes, sop_instance_uid: str
                 APPENDIX_A,
             )
         )
+    found.extend(_check_requests(step, instance, sop_instance_uid))
     accessions = {o[2] for o in orders}
     accession = text(instance, "AccessionNumber")
     if orders and accession not in accessions:
@@ -301,4 +298,38 @@ def check_instance(step: Attributes, instance: Attributes, sop_instance_uid: str
                 APPENDIX_A,
             )
         )
+    return found
+
+
+def _check_requests(step: Attributes, instance: Attributes, sop_instance_uid: str) -> list[Finding]:
+    """The image's Request Attributes Sequence names scheduled items of its step."""
+    scheduled = {
+        (text(item, "RequestedProcedureID"), text(item, "ScheduledProcedureStepID"))
+        for item in items(step, "ScheduledStepAttributesSequence")
+    }
+    if not any(sps for _, sps in scheduled):
+        return []  # unscheduled: nothing for the image to copy
+    requests = items(instance, "RequestAttributesSequence")
+    if not requests:
+        return [
+            Finding(
+                WARNING,
+                "RequestAttributesSequence",
+                f"missing in instance {sop_instance_uid} of a scheduled step",
+                APPENDIX_A,
+            )
+        ]
+    found = []
+    for request in requests:
+        pair = (text(request, "RequestedProcedureID"), text(request, "ScheduledProcedureStepID"))
+        if pair not in scheduled:
+            found.append(
+                Finding(
+                    ERROR,
+                    "RequestAttributesSequence",
+                    f"procedure {pair[0]!r} / step {pair[1]!r} in instance {sop_instance_uid} "
+                    "is not scheduled in the step",
+                    APPENDIX_A,
+                )
+            )
     return found

@@ -336,6 +336,7 @@ class WorklistItemDialog(QDialog):
                 "protocol_code_value",
                 "protocol_coding_scheme",
                 "protocol_code_meaning",
+                "character_set",
                 "status",
                 "source",
             ):

@@ -146,9 +146,10 @@ def start_step(
     if error is not None:
         raise error
     summary = summarize(uid, ds, direction=SENT, calling_ae=station.ae_title)
+    ds_json = datasets.to_json(ds)
     with db.transaction() as conn:
-        summary = step_findings.record_step(conn, summary, ds, "N-CREATE", ds)
-        steps.save(conn, summary, datasets.to_json(ds), f"{node.host}:{node.port}", now())
+        summary = step_findings.record_step(conn, summary, ds_json, None)
+        steps.save(conn, summary, ds_json, f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
     _announce(events, node, "N-CREATE", uid, status, summary)
     return summary
@@ -182,8 +183,9 @@ def _send_set(
     with db.transaction() as conn:
         steps.add_message(conn, _message(uid, node, "N-SET", status, mods))
         if error is None:
-            summary = step_findings.record_step(conn, summary, merged, "N-SET", mods)
-            steps.save(conn, summary, datasets.to_json(merged), stored.peer, now())
+            merged_json = datasets.to_json(merged)
+            summary = step_findings.record_step(conn, summary, merged_json, mods)
+            steps.save(conn, summary, merged_json, stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
     _announce(events, node, "N-SET", uid, status, summary if error is None else None)
     if error is not None:

@@ -183,7 +183,7 @@ class MppsScp:
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
-                summary = step_findings.record_step(conn, summary, ds, "N-CREATE", ds)
+                summary = step_findings.record_step(conn, summary, ds_json, None)
                 steps.save(conn, summary, ds_json, peer.address, now())
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds, ds_json))
                 self._recent.put(uid, ds)
@@ -268,7 +268,7 @@ class MppsScp:
         summary = summarize(
             uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
         )
-        summary = step_findings.record_step(conn, summary, merged, "N-SET", mods)
+        summary = step_findings.record_step(conn, summary, merged_json, mods)
         steps.save(conn, summary, merged_json, peer.address, now())
         if summary.status != stored.summary.status:
             worklist.set_status_for_references(

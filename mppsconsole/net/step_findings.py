@@ -4,78 +4,145 @@ Computed at write time, inside the transaction that stores the change, rather
 than lazily: the window's table needs a count and worst severity for every
 row, and 100,000 rows cannot afford a dataset parse each at load. The step row
 carries that tally; the findings themselves are read only for one step (detail
-pane, ``steps show``). The cost lands on the handler that already holds the
-decoded dataset: a few dictionary look-ups and two or three indexed queries.
+pane, ``steps show``).
+
+The rules read the step's DICOM JSON (which the handler has already encoded
+for the store) through :class:`_JsonAttributes`: keyword access on a pydicom
+Dataset costs ~20 µs a look-up, and the rules make about sixty of them, which
+would add a millisecond to every MPPS message.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 from mppsconsole.core import mpps, validation
-from mppsconsole.core.attributes import Attributes
-from mppsconsole.core.step import RECEIVED, StepSummary
+from mppsconsole.core.attributes import Attributes, text
+from mppsconsole.core.step import RECEIVED, StepSummary, scheduled_references
 from mppsconsole.net import datasets
 from mppsconsole.store import findings, instances, steps, worklist
 
+_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
-def _state(conn: sqlite3.Connection, uid: str, direction: str, ds: Attributes) -> None:
-    stored = [i.sop_instance_uid for i in instances.for_step(conn, uid) if i.direction == direction]
-    orders = [worklist.find_order(conn, *ref) for ref in validation.order_references(ds)]
+
+@functools.cache
+def _json_key(keyword: str) -> str:
+    """The DICOM JSON key (tag as 8 hex digits) of a keyword; "" for an unknown keyword."""
+    tag = tag_for_keyword(keyword)
+    return "" if tag is None else f"{tag:08X}"
+
+
+class _JsonAttributes:
+    """A dataset in the DICOM JSON model (PS3.18 F.2) read by keyword, as the rules read it:
+    text for a single value, a list for several, items for a sequence."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def _element(self, keyword: str) -> dict[str, Any] | None:
+        return self._data.get(_json_key(keyword))
+
+    def __contains__(self, keyword: str, /) -> bool:
+        return self._element(keyword) is not None
+
+    def get(self, keyword: str, default: Any = None, /) -> Any:
+        element = self._element(keyword)
+        if element is None:
+            return default
+        values = element.get("Value", [])
+        if element.get("vr") == "SQ":
+            return [_JsonAttributes(item) for item in values]
+        if element.get("vr") == "PN":
+            values = ["=".join(v.get(g, "") for g in _PN_GROUPS).rstrip("=") for v in values]
+        if not values:
+            return ""
+        return values[0] if len(values) == 1 else values
+
+
+def _stored(conn: sqlite3.Connection, uid: str, direction: str) -> list[str]:
+    return [i.sop_instance_uid for i in instances.for_step(conn, uid) if i.direction == direction]
+
+
+def _step_state(conn: sqlite3.Connection, uid: str, direction: str, ds: Attributes) -> None:
+    """Replace the findings that depend on the whole step: final state, worklist, references."""
+    orders = [worklist.find_order(conn, *ref) for ref in scheduled_references(ds)]
     findings.replace(
         conn,
         uid,
         direction,
         findings.STATE,
-        validation.check_final_state(ds, stored) + validation.check_worklist(ds, orders),
+        validation.check_final_state(ds) + validation.check_worklist(ds, orders),
     )
+    findings.clear_references(conn, uid, direction)
+    if text(ds, "PerformedProcedureStepStatus") in mpps.FINAL_STATUSES:
+        references = validation.check_references(ds, _stored(conn, uid, direction))
+        for sop, finding in references.items():
+            findings.add(conn, uid, direction, findings.reference_scope(sop), [finding])
 
 
 def record_step(
-    conn: sqlite3.Connection, summary: StepSummary, ds: Dataset, command: str, message: Dataset
+    conn: sqlite3.Connection, summary: StepSummary, dataset_json: str, mods: Dataset | None
 ) -> StepSummary:
-    """Findings of an accepted N-CREATE / N-SET (``message``) and of the step after it (``ds``).
+    """Findings of an accepted N-CREATE (``mods`` None) or N-SET (``mods``), and of the
+    step after it (``dataset_json``: its attributes as stored).
 
     Call before :func:`steps.save`: the summary returned carries the new tally.
     """
     uid, direction = summary.sop_instance_uid, summary.direction
-    if command == "N-CREATE":
-        found = validation.check_create(message)
+    ds = _JsonAttributes(json.loads(dataset_json))
+    if mods is None:
+        found = validation.check_create(ds)
     else:
-        found = validation.check_set(datasets.keywords(message))
+        found = validation.check_set(datasets.keywords(mods))
     findings.add(conn, uid, direction, findings.MESSAGE, found)
-    _state(conn, uid, direction, ds)
+    _step_state(conn, uid, direction, ds)
     count, worst = findings.tally(conn, uid, direction)
     return dataclasses.replace(summary, finding_count=count, worst_finding=worst)
 
 
 def record_instance(
-    conn: sqlite3.Connection, step_uid: str | None, sop_instance_uid: str, ids: Attributes
+    conn: sqlite3.Connection,
+    step_uid: str | None,
+    sop_instance_uid: str,
+    header: Callable[[], Attributes],
 ) -> StepSummary | None:
-    """Findings of a received instance (``ids``: its patient and study attributes).
+    """Findings of a received instance linked to ``step_uid``.
 
-    Returns the step's new summary when its findings changed, None otherwise.
-    Images that arrive before their step are checked only for being referenced.
+    ``header`` parses the instance's attributes up to its Request Attributes
+    Sequence; it is called only when there is a step to compare with, so an
+    image without a step costs nothing more. Returns the step's new summary
+    when its tally changed, None otherwise. Images that arrive before their
+    step are checked only for being referenced.
     """
     if step_uid is None:
         return None
     stored = steps.get(conn, step_uid, RECEIVED)
     if stored is None:
         return None
-    ds = datasets.from_json(stored.dataset_json)
-    findings.replace(
-        conn,
-        step_uid,
-        RECEIVED,
-        findings.instance_scope(sop_instance_uid),
-        validation.check_instance(ds, ids, sop_instance_uid),
+    ds = _JsonAttributes(json.loads(stored.dataset_json))
+    found = validation.check_instance(ds, header(), sop_instance_uid)
+    # Counted incrementally: a full count per image would grow with the step's findings.
+    count = stored.summary.finding_count + findings.replace(
+        conn, step_uid, RECEIVED, findings.image_scope(sop_instance_uid), found
     )
-    if stored.summary.status in mpps.FINAL_STATUSES:  # references matter only from then on
-        _state(conn, step_uid, RECEIVED, ds)
-    count, worst = findings.tally(conn, step_uid, RECEIVED)
+    if stored.summary.status in mpps.FINAL_STATUSES:
+        referenced = sop_instance_uid in validation.referenced_uids(ds)
+        count += findings.replace(
+            conn,
+            step_uid,
+            RECEIVED,
+            findings.reference_scope(sop_instance_uid),
+            [] if referenced else [validation.unreferenced(sop_instance_uid)],
+        )
+    worst = findings.worst(conn, step_uid, RECEIVED)
     if (count, worst) == (stored.summary.finding_count, stored.summary.worst_finding):
         return None
     findings.set_tally(conn, step_uid, RECEIVED, count, worst)

@@ -12,7 +12,7 @@ from typing import cast
 
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _SERIES_UID = Tag("SeriesInstanceUID")
+#: The last attribute the validation findings compare (IHE RAD TF-2 Appendix A).
+_REQUEST_ATTRIBUTES = Tag("RequestAttributesSequence")
 
 
 #: How much of a dataset to scan for the study and series UIDs before parsing it all.
@@ -43,8 +45,9 @@ def _dataset_bytes(event: Event) -> memoryview:
     return cast(io.BytesIO, cast(C_STORE, event.request).DataSet).getbuffer()
 
 
-def _identifiers(event: Event, data: memoryview) -> Dataset:
-    """Study and Series Instance UIDs, read from the start of the dataset only.
+def _identifiers(event: Event, data: memoryview, last: BaseTag = _SERIES_UID) -> Dataset:
+    """Study and Series Instance UIDs (or everything up to ``last``), read from the start
+    of the dataset only.
 
     The UIDs (group 0020) come long before the pixel data; parsing stops after
     them, so a 512 KiB image costs the same as a 4 KiB one.
@@ -58,12 +61,12 @@ def _identifiers(event: Event, data: memoryview) -> Dataset:
             io.BytesIO(view),
             ts.is_implicit_VR,
             ts.is_little_endian,
-            stop_when=lambda tag, vr, length: tag > _SERIES_UID,
+            stop_when=lambda tag, vr, length: tag > last,
         )
 
     try:
         ids = read(data[:_ID_PREFIX])
-        if "SeriesInstanceUID" in ids or len(data) <= _ID_PREFIX:
+        if last in ids or len(data) <= _ID_PREFIX:
             return ids
     except Exception:  # an element crossed the prefix: read the whole dataset
         pass
@@ -136,7 +139,9 @@ class StorageScp:
                     step_uid=step_uid,
                 ),
             )
-            changed = step_findings.record_instance(conn, step_uid, sop_uid, ids)
+            changed = step_findings.record_instance(
+                conn, step_uid, sop_uid, lambda: _identifiers(event, data, _REQUEST_ATTRIBUTES)
+            )
         log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
         self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
         if changed is not None:

@@ -2,13 +2,16 @@
 
 Scopes: ``message`` findings belong to one N-CREATE / N-SET and accumulate;
 ``state`` findings describe the step as it stands and are replaced on every
-change; ``instance:<SOP Instance UID>`` findings belong to one stored image.
+change; ``image:<SOP Instance UID>`` findings compare one stored image with its
+step; ``ref:<SOP Instance UID>`` findings say that the step and the store
+disagree about one instance. Scoping by instance lets an arriving image touch
+its own rows only, so a step with thousands of images costs the same per image.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mppsconsole.core.validation import SEVERITIES, Finding
 
@@ -16,8 +19,23 @@ MESSAGE = "message"
 STATE = "state"
 
 
-def instance_scope(sop_instance_uid: str) -> str:
-    return f"instance:{sop_instance_uid}"
+_REFERENCE = "ref:"
+
+
+def image_scope(sop_instance_uid: str) -> str:
+    return f"image:{sop_instance_uid}"
+
+
+def reference_scope(sop_instance_uid: str) -> str:
+    return f"{_REFERENCE}{sop_instance_uid}"
+
+
+def clear_references(conn: sqlite3.Connection, uid: str, direction: str) -> None:
+    """Drop every ``ref:`` finding of a step (before they are worked out again)."""
+    conn.execute(
+        "DELETE FROM findings WHERE step_uid = ? AND direction = ? AND scope >= ? AND scope < ?",
+        (uid, direction, _REFERENCE, _REFERENCE[:-1] + chr(ord(_REFERENCE[-1]) + 1)),
+    )
 
 
 def add(
@@ -31,14 +49,15 @@ def add(
 
 
 def replace(
-    conn: sqlite3.Connection, uid: str, direction: str, scope: str, found: Iterable[Finding]
-) -> None:
-    """The findings of ``scope`` become ``found`` (earlier ones of that scope dropped)."""
-    conn.execute(
+    conn: sqlite3.Connection, uid: str, direction: str, scope: str, found: Sequence[Finding]
+) -> int:
+    """The findings of ``scope`` become ``found``; how many the step has more than before."""
+    removed = conn.execute(
         "DELETE FROM findings WHERE step_uid = ? AND direction = ? AND scope = ?",
         (uid, direction, scope),
-    )
+    ).rowcount
     add(conn, uid, direction, scope, found)
+    return len(found) - removed
 
 
 _ORDER = "CASE severity " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITIES))
@@ -54,13 +73,24 @@ def for_step(conn: sqlite3.Connection, uid: str, direction: str) -> list[Finding
     return [Finding(*row) for row in rows]
 
 
+def worst(conn: sqlite3.Connection, uid: str, direction: str) -> str:
+    """The worst severity among a step's findings ('' for none): a few index probes."""
+    for severity in SEVERITIES:
+        row = conn.execute(
+            "SELECT 1 FROM findings WHERE step_uid = ? AND direction = ? AND severity = ? LIMIT 1",
+            (uid, direction, severity),
+        ).fetchone()
+        if row is not None:
+            return severity
+    return ""
+
+
 def tally(conn: sqlite3.Connection, uid: str, direction: str) -> tuple[int, str]:
     """(number of findings, worst severity or '') of a step."""
     row = conn.execute(
-        f"SELECT COUNT(*), MIN({_ORDER} END) FROM findings WHERE step_uid = ? AND direction = ?",
-        (uid, direction),
+        "SELECT COUNT(*) FROM findings WHERE step_uid = ? AND direction = ?", (uid, direction)
     ).fetchone()
-    return int(row[0]), "" if row[1] is None else SEVERITIES[row[1]]
+    return int(row[0]), worst(conn, uid, direction)
 
 
 def set_tally(conn: sqlite3.Connection, uid: str, direction: str, count: int, worst: str) -> None:

@@ -156,6 +156,8 @@ MIGRATIONS: tuple[str, ...] = (
         rule TEXT NOT NULL
     );
     CREATE INDEX findings_step ON findings (step_uid, direction, scope);
+    CREATE INDEX findings_severity ON findings (step_uid, direction, severity);
+    CREATE INDEX worklist_study ON worklist_items (study_instance_uid, scheduled_step_id);
     ALTER TABLE steps ADD COLUMN finding_count INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE steps ADD COLUMN worst_finding TEXT NOT NULL DEFAULT '';
     -- the Specific Character Set each worklist item is served in (test data beyond ASCII)

@@ -283,6 +283,29 @@ def test_edit_keeps_identifiers_and_changes_fields(
     assert panel.local_model.index(0, 7).data() == "CT abdomen"
 
 
+def test_edit_keeps_the_character_set_and_refuses_a_name_it_cannot_write(
+    qtbot: QtBot, panel: WorklistPanel, db: Database
+) -> None:
+    store(db, order(patient_name="Müller^Jürgen", character_set="ISO_IR 100"))
+    panel.reload()
+    select_rows(panel, "local", 0)
+    editor = open_editor(qtbot, panel, "edit")
+    editor.time.setText("1100")
+    press_ok(editor)
+    qtbot.waitUntil(lambda: panel.editor is None, timeout=2000)
+    (stored,) = local_items(db)
+    assert (stored.patient_name, stored.character_set) == ("Müller^Jürgen", "ISO_IR 100")
+
+    select_rows(panel, "local", 0)
+    editor = open_editor(qtbot, panel, "edit")
+    editor.patient_name.setText("Wang^Fang=王^芳")
+    press_ok(editor)
+    assert panel.editor is editor and editor.isVisible()
+    assert "cannot be written in ISO_IR 100" in editor.error.text()
+    assert local_items(db) == [stored]
+    editor.reject()
+
+
 def test_edit_and_delete_need_a_local_selection(panel: WorklistPanel, db: Database) -> None:
     store(db, order("S1"), order("S2"))
     panel.reload()

@@ -3,13 +3,20 @@ findings in the store (with the tally on the step row); a clean one leaves none.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from pydicom.dataset import Dataset
 from pydicom.uid import CTImageStorage
 from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
 
+from mppsconsole.core import validation
+from mppsconsole.core.attributes import text
 from mppsconsole.core.step import RECEIVED
 from mppsconsole.core.validation import APPENDIX_A, ERROR, RAD7, TABLE_F72_1, WARNING
 from mppsconsole.core.worklist import WorklistItem
+from mppsconsole.net import datasets
+from mppsconsole.net.step_findings import _JsonAttributes
 from mppsconsole.store import findings
 from tests.conftest import RunningServer
 from tests.network.conftest import (
@@ -68,6 +75,10 @@ def _image_for(item: WorklistItem, **changes: str) -> Dataset:
     image.PatientBirthDate = item.birth_date
     image.PatientSex = item.sex
     image.AccessionNumber = item.accession_number
+    request = Dataset()
+    request.RequestedProcedureID = item.requested_procedure_id
+    request.ScheduledProcedureStepID = item.scheduled_step_id
+    image.RequestAttributesSequence = [request]
     for keyword, value in changes.items():
         setattr(image, keyword, value)
     return image
@@ -121,8 +132,12 @@ def test_faulty_step_and_image_leave_findings_with_a_tally(scp: RunningServer) -
     assert (stored.summary.finding_count, stored.summary.worst_finding) == (3, ERROR)
 
     wrong_patient = _image_for(item, PatientName="Wang^Xiaodong=王^小东", PatientID="OTHER")
+    wrong_patient.RequestAttributesSequence[0].ScheduledProcedureStepID = "SPS-OTHER"
     _store(scp, wrong_patient)
-    assert (ERROR, "PatientID", APPENDIX_A) in _findings(scp, uid)
+    assert {
+        (ERROR, "PatientID", APPENDIX_A),
+        (ERROR, "RequestAttributesSequence", APPENDIX_A),
+    } <= _findings(scp, uid)
 
     # The final N-SET lists an instance never stored and leaves out the one that was.
     _complete(scp, uid, ["1.2.3.999"])
@@ -136,3 +151,56 @@ def test_faulty_step_and_image_leave_findings_with_a_tally(scp: RunningServer) -
     assert found[0].severity == ERROR  # worst first
     stored = stored_step(scp, uid)
     assert stored is not None and stored.summary.finding_count == len(found)
+
+
+def test_images_arriving_after_completion_settle_the_references(scp: RunningServer) -> None:
+    item = _order(scp)
+    with mpps_association(scp) as assoc:
+        uid = create_step(assoc, _step_for(item))
+    late, stray = _image_for(item), _image_for(item)
+    _complete(scp, uid, [late.SOPInstanceUID])
+    assert _findings(scp, uid) == {(WARNING, "ReferencedSOPInstanceUID", RAD7)}
+
+    _store(scp, late)  # the referenced image arrives: nothing left to report
+    assert _findings(scp, uid) == set()
+    stored = stored_step(scp, uid)
+    assert stored is not None and (stored.summary.finding_count, stored.summary.worst_finding) == (
+        0,
+        "",
+    )
+
+    _store(scp, stray)  # an image of the step the final N-SET left out
+    with scp.db.reading() as conn:
+        (finding,) = findings.for_step(conn, uid, RECEIVED)
+    assert (finding.severity, finding.message) == (
+        ERROR,
+        f"stored instance {stray.SOPInstanceUID} not referenced",
+    )
+    stored = stored_step(scp, uid)
+    assert stored is not None and (stored.summary.finding_count, stored.summary.worst_finding) == (
+        1,
+        ERROR,
+    )
+
+
+def test_rules_read_stored_json_as_they_read_the_dataset() -> None:
+    """The JSON view the hooks use gives the rules the values a pydicom Dataset gives."""
+    ds = create_dataset(patient_name="Wang^XiaoDong=王^小东")
+    del ds.PatientSex
+    ds.PerformedStationAETitle = ""
+    ds.ScheduledStepAttributesSequence[0].AccessionNumber = "A1"
+    view = _JsonAttributes(json.loads(datasets.to_json(ds)))
+    assert validation.check_create(view) == validation.check_create(ds)
+    assert text(view, "PatientName") == str(ds.PatientName)
+    order = WorklistItem(
+        patient_name="Wang^XiaoDong=王^小东",
+        patient_id="X",
+        modality="CT",
+        scheduled_start=dt.datetime(2026, 11, 21),
+        accession_number="A2",
+        study_instance_uid="1.2",
+        requested_procedure_id="RP1",
+        scheduled_step_id="SPS1",
+    )
+    assert validation.check_worklist(view, [order]) == validation.check_worklist(ds, [order])
+    assert validation.check_worklist(ds, [order])  # the comparison found something to compare

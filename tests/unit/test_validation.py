@@ -94,6 +94,10 @@ def image(**overrides: str) -> Dataset:
     ds.PatientBirthDate = ORDER.birth_date
     ds.PatientSex = ORDER.sex
     ds.StudyInstanceUID = ORDER.study_instance_uid
+    request = Dataset()
+    request.RequestedProcedureID = ORDER.requested_procedure_id
+    request.ScheduledProcedureStepID = ORDER.scheduled_step_id
+    ds.RequestAttributesSequence = Sequence([request])
     for keyword, value in overrides.items():
         setattr(ds, keyword, value)
     return ds
@@ -150,18 +154,22 @@ def test_n_set_of_create_only_and_foreign_attributes_is_an_error() -> None:
 
 
 def test_in_progress_has_no_final_state_findings() -> None:
-    assert validation.check_final_state(create_dataset(), ["9.9"]) == []
+    assert validation.check_final_state(create_dataset()) == []
+    assert validation.check_references(create_dataset(), ["9.9"]) == {}
 
 
 def test_completed_with_every_stored_instance_referenced_is_clean() -> None:
-    assert validation.check_final_state(completed(["1.1", "1.2"]), ["1.2", "1.1"]) == []
+    ds = completed(["1.1", "1.2"])
+    assert validation.check_final_state(ds) == []
+    assert validation.check_references(ds, ["1.2", "1.1"]) == {}
+    assert validation.referenced_uids(ds) == {"1.1", "1.2"}
 
 
 def test_completed_without_end_or_series_is_an_error() -> None:
     ds = completed([])
     ds.PerformedProcedureStepEndTime = ""
     ds.PerformedSeriesSequence = Sequence()
-    found = validation.check_final_state(ds, [])
+    found = validation.check_final_state(ds)
     assert about(found) == {
         (ERROR, "PerformedProcedureStepEndTime"),
         (ERROR, "PerformedSeriesSequence"),
@@ -171,19 +179,20 @@ def test_completed_without_end_or_series_is_an_error() -> None:
 def test_series_without_protocol_name_is_an_error() -> None:
     ds = completed(["1.1"])
     ds.PerformedSeriesSequence[0].ProtocolName = ""
-    assert about(validation.check_final_state(ds, ["1.1"])) == {(ERROR, "ProtocolName")}
+    assert about(validation.check_final_state(ds)) == {(ERROR, "ProtocolName")}
 
 
 def test_stored_but_unreferenced_instance_is_an_error_and_the_reverse_a_warning() -> None:
-    found = validation.check_final_state(completed(["1.1", "1.2"]), ["1.1", "1.3"])
-    assert [(f.severity, f.message) for f in found] == [
-        (ERROR, "stored instance 1.3 not referenced"),
-        (WARNING, "instance 1.2 referenced, not stored"),
-    ]
+    found = validation.check_references(completed(["1.1", "1.2"]), ["1.1", "1.3"])
+    assert {uid: (f.severity, f.message) for uid, f in found.items()} == {
+        "1.3": (ERROR, "stored instance 1.3 not referenced"),
+        "1.2": (WARNING, "instance 1.2 referenced, not stored"),
+    }
+    assert found["1.3"] == validation.unreferenced("1.3")
 
 
 def test_completed_without_any_instance_is_a_warning() -> None:
-    assert about(validation.check_final_state(completed([]), [])) == {
+    assert about(validation.check_final_state(completed([]))) == {
         (WARNING, "ReferencedImageSequence")
     }
 
@@ -191,9 +200,9 @@ def test_completed_without_any_instance_is_a_warning() -> None:
 def test_discontinued_needs_end_but_no_series() -> None:
     ds = completed([], status="DISCONTINUED")
     ds.PerformedSeriesSequence = Sequence()
-    assert validation.check_final_state(ds, []) == []
+    assert validation.check_final_state(ds) == []
     del ds.PerformedProcedureStepEndDate
-    assert about(validation.check_final_state(ds, [])) == {(ERROR, "PerformedProcedureStepEndDate")}
+    assert about(validation.check_final_state(ds)) == {(ERROR, "PerformedProcedureStepEndDate")}
 
 
 def test_step_copying_the_worklist_unchanged_is_clean() -> None:
@@ -239,6 +248,25 @@ def test_scheduled_item_without_our_order_is_info_and_unscheduled_is_silent() ->
 
 def test_image_carrying_the_step_values_is_clean() -> None:
     assert validation.check_instance(create_dataset(), image(), "7.7") == []
+
+
+def test_image_naming_another_scheduled_step_is_an_error() -> None:
+    wrong = image()
+    wrong.RequestAttributesSequence[0].ScheduledProcedureStepID = "SPS9"
+    found = validation.check_instance(create_dataset(), wrong, "7.7")
+    assert about(found) == {(ERROR, "RequestAttributesSequence")}
+    assert "'SPS9'" in found[0].message
+
+
+def test_image_without_request_attributes_is_a_warning_unless_unscheduled() -> None:
+    bare = image()
+    del bare.RequestAttributesSequence
+    step = create_dataset()
+    found = validation.check_instance(step, bare, "7.7")
+    assert about(found) == {(WARNING, "RequestAttributesSequence")}
+    step.ScheduledStepAttributesSequence[0].ScheduledProcedureStepID = ""
+    step.ScheduledStepAttributesSequence[0].RequestedProcedureID = ""
+    assert validation.check_instance(step, bare, "7.7") == []
 
 
 @pytest.mark.parametrize(
