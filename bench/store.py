@@ -123,7 +123,7 @@ def measure(
 def run(opts: Options) -> list[Table]:
     quiet_pynetdicom()
     work = temp_dir("store")
-    sizes = [(512, opts.pick(300, 10)), (64, opts.pick(600, 20))]
+    sizes = [(512, opts.pick(150, 10)), (64, opts.pick(300, 20))]
     storescu = dcmtk_tool("storescu")
     senders = ["pynetdicom", "storescu"] if storescu is not None else ["pynetdicom"]
     headers = [

@@ -80,6 +80,10 @@ def date_range_matcher(pattern: str) -> Callable[[dt.date], bool]:
     """Single date or date range matching (C.2.2.2.5), ends inclusive."""
     low, high = _split_range(pattern)
     high = high or "99999999"
+    if all(len(end) == 8 and end.isdigit() for end in (low or "00000000", high)):
+        # The usual full dates: compare yyyymmdd as a number, not a strftime() per item.
+        first, last = int(low or 0), int(high)
+        return lambda day: first <= day.year * 10000 + day.month * 100 + day.day <= last
     return lambda day: low <= day.strftime("%Y%m%d") <= high
 
 
@@ -142,6 +146,8 @@ def compile_query(query: WorklistQuery) -> Matcher:
             time_test = time_range_matcher(time_pattern)
             tests.append(lambda item: time_test(item.scheduled_start.time()))
 
+    if len(tests) == 1:
+        return tests[0]
     return lambda item: all(test(item) for test in tests)
 
 

@@ -9,6 +9,7 @@ recorded against their step.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -148,7 +149,7 @@ def start_step(
     summary = summarize(uid, ds, direction=SENT, calling_ae=station.ae_title)
     ds_json = datasets.to_json(ds)
     with db.transaction() as conn:
-        summary = step_findings.record_step(conn, summary, ds_json, None)
+        summary = step_findings.record_step(conn, summary, json.loads(ds_json), None)
         steps.save(conn, summary, ds_json, f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
     _announce(events, node, "N-CREATE", uid, status, summary)
@@ -184,7 +185,7 @@ def _send_set(
         steps.add_message(conn, _message(uid, node, "N-SET", status, mods))
         if error is None:
             merged_json = datasets.to_json(merged)
-            summary = step_findings.record_step(conn, summary, merged_json, mods)
+            summary = step_findings.record_step(conn, summary, json.loads(merged_json), mods)
             steps.save(conn, summary, merged_json, stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
     _announce(events, node, "N-SET", uid, status, summary if error is None else None)

@@ -7,11 +7,12 @@ answers; a refused message is kept in the history too, with its status.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from typing import cast
+from typing import Any, cast
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -38,6 +39,7 @@ from mppsconsole.store import instances, steps, worklist
 log = logging.getLogger(__name__)
 
 StatusReply = tuple[Dataset, Dataset | None]
+JsonDict = dict[str, Any]
 
 
 #: Steps whose attributes stay decoded in memory, so an N-SET does not re-read them.
@@ -45,7 +47,8 @@ RECENT_STEPS = 2000
 
 
 class _RecentSteps:
-    """The latest attributes of recently created or updated steps (read-only datasets).
+    """The latest attributes of recently created or updated steps (read-only datasets,
+    with their DICOM JSON dicts, so an N-SET encodes only its modifications).
 
     Only this SCP changes received steps, so an entry is never stale; it is
     written inside the transaction that stores the same state.
@@ -53,15 +56,15 @@ class _RecentSteps:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._steps: OrderedDict[str, Dataset] = OrderedDict()
+        self._steps: OrderedDict[str, tuple[Dataset, JsonDict]] = OrderedDict()
 
-    def get(self, uid: str) -> Dataset | None:
+    def get(self, uid: str) -> tuple[Dataset, JsonDict] | None:
         with self._lock:
             return self._steps.get(uid)
 
-    def put(self, uid: str, ds: Dataset) -> None:
+    def put(self, uid: str, ds: Dataset, ds_dict: JsonDict) -> None:
         with self._lock:
-            self._steps[uid] = ds
+            self._steps[uid] = (ds, ds_dict)
             self._steps.move_to_end(uid)
             while len(self._steps) > RECENT_STEPS:
                 self._steps.popitem(last=False)
@@ -72,18 +75,28 @@ class _RecentSteps:
 
 
 def _apply_set(
-    stored: steps.StoredStep, current: Dataset | None, mods: Dataset, profile: Profile
-) -> tuple[Dataset, str, list[str]]:
-    """The step's attributes after ``mods``, checked, with their JSON form and tolerances."""
+    stored: steps.StoredStep,
+    recent: tuple[Dataset, JsonDict] | None,
+    mods: Dataset,
+    mods_dict: JsonDict,
+    profile: Profile,
+) -> tuple[Dataset, JsonDict, list[str]]:
+    """The step's attributes after ``mods``, checked, with their DICOM JSON dict and tolerances.
+
+    The JSON dict is merged like the dataset (each modified element replaces its
+    tag's entry; keys are fixed-width hex, so sorting them sorts by tag) instead
+    of encoding the whole merged dataset again.
+    """
     keywords = datasets.keywords(mods)
     mpps.check_set(stored.summary.status, mods, keywords)
     try:
-        if current is None:
-            current = datasets.from_json(stored.dataset_json)
+        if recent is None:
+            recent = datasets.from_json(stored.dataset_json), json.loads(stored.dataset_json)
+        current, current_dict = recent
         tolerated = leniency.check_set(profile, current, keywords)
         merged = datasets.merge(current, mods)
         mpps.check_final_state(merged)
-        return merged, datasets.to_json(merged), tolerated
+        return merged, dict(sorted({**current_dict, **mods_dict}.items())), tolerated
     except (ValueError, TypeError) as exc:
         raise ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}") from None
 
@@ -167,7 +180,8 @@ class MppsScp:
             return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
         try:
             tolerated = leniency.check_create(injected.profile, ds, peer)
-            ds_json = datasets.to_json(ds)
+            ds_dict = datasets.to_json_dict(ds)
+            ds_json = datasets.dumps(ds_dict)
         except ServiceError as refused:
             return self._refuse(uid, peer, "N-CREATE", refused, ds), None
         except (ValueError, TypeError) as exc:
@@ -183,10 +197,10 @@ class MppsScp:
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
-                summary = step_findings.record_step(conn, summary, ds_json, None)
+                summary = step_findings.record_step(conn, summary, ds_dict, None)
                 steps.save(conn, summary, ds_json, peer.address, now())
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds, ds_json))
-                self._recent.put(uid, ds)
+                self._recent.put(uid, ds, ds_dict)
                 worklist.set_status_for_references(
                     conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
                 )
@@ -235,22 +249,32 @@ class MppsScp:
         """One N-SET in one transaction: (status, refusal or None, new summary or None)."""
         refused: ServiceError | None = None
         summary: StepSummary | None = None
+        try:
+            mods_dict = datasets.to_json_dict(mods)
+        except (ValueError, TypeError) as exc:
+            mods_dict = {}
+            refused = ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}")
+        mods_json = datasets.dumps(mods_dict)
         with self.ctx.db.transaction() as conn:
             stored = steps.get(conn, uid, RECEIVED)
             try:
+                if refused is not None:
+                    raise refused
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
-                merged, merged_json, tolerated = _apply_set(
-                    stored, self._recent.get(uid), mods, profile
+                merged, merged_dict, tolerated = _apply_set(
+                    stored, self._recent.get(uid), mods, mods_dict, profile
                 )
             except ServiceError as error:
                 refused = error
                 status = refusal_status(error)
-                steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods))
+                steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods, mods_json))
             else:
                 status = status_dataset(SUCCESS)
                 leniency.report(self.ctx, peer, "N-SET", uid, tolerated)
-                summary = self._store_set(conn, uid, peer, stored, merged, merged_json, mods)
+                summary = self._store_set(
+                    conn, uid, peer, stored, (merged, merged_dict), (mods, mods_json)
+                )
         return status, refused, summary
 
     def _store_set(
@@ -259,17 +283,19 @@ class MppsScp:
         uid: str,
         peer: Peer,
         stored: steps.StoredStep,
-        merged: Dataset,
-        merged_json: str,
-        mods: Dataset,
+        new_state: tuple[Dataset, JsonDict],
+        request: tuple[Dataset, str],
     ) -> StepSummary:
         """Persist an accepted N-SET: history, new state, worklist items, linked instances."""
-        steps.add_message(conn, self._record(uid, peer, "N-SET", status_dataset(SUCCESS), mods))
+        merged, merged_dict = new_state
+        mods, mods_json = request
+        ok = status_dataset(SUCCESS)
+        steps.add_message(conn, self._record(uid, peer, "N-SET", ok, mods, mods_json))
         summary = summarize(
             uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
         )
-        summary = step_findings.record_step(conn, summary, merged_json, mods)
-        steps.save(conn, summary, merged_json, peer.address, now())
+        summary = step_findings.record_step(conn, summary, merged_dict, mods)
+        steps.save(conn, summary, datasets.dumps(merged_dict), peer.address, now())
         if summary.status != stored.summary.status:
             worklist.set_status_for_references(
                 conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
@@ -278,7 +304,7 @@ class MppsScp:
         if summary.status in mpps.FINAL_STATUSES:
             self._recent.discard(uid)  # never updated again
         else:
-            self._recent.put(uid, merged)
+            self._recent.put(uid, merged, merged_dict)
         return summary
 
     def on_get(self, event: Event) -> StatusReply:

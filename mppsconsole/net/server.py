@@ -31,6 +31,7 @@ from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.scp_context import Peer, ScpContext
+from mppsconsole.net.shared_contexts import share_contexts
 from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 from mppsconsole.net.storage_scp import StorageScp
 from mppsconsole.store.db import Database
@@ -160,6 +161,7 @@ class DepartmentServer:
             raise UserError(
                 f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
             ) from None
+        share_contexts(server)
         self._server = server
         bound = server.server_address
         log.info("SCP %s listening on %s:%d", self.settings.ae_title, bound[0], bound[1])

@@ -89,15 +89,15 @@ def _step_state(conn: sqlite3.Connection, uid: str, direction: str, ds: Attribut
 
 
 def record_step(
-    conn: sqlite3.Connection, summary: StepSummary, dataset_json: str, mods: Dataset | None
+    conn: sqlite3.Connection, summary: StepSummary, dataset: dict[str, Any], mods: Dataset | None
 ) -> StepSummary:
     """Findings of an accepted N-CREATE (``mods`` None) or N-SET (``mods``), and of the
-    step after it (``dataset_json``: its attributes as stored).
+    step after it (``dataset``: its attributes as stored, in the DICOM JSON model).
 
     Call before :func:`steps.save`: the summary returned carries the new tally.
     """
     uid, direction = summary.sop_instance_uid, summary.direction
-    ds = _JsonAttributes(json.loads(dataset_json))
+    ds = _JsonAttributes(dataset)
     if mods is None:
         found = validation.check_create(ds)
     else:

@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import re
+import struct
 import tempfile
 from pathlib import Path
 from typing import cast
@@ -13,8 +14,8 @@ from typing import cast
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset
 from pydicom.tag import BaseTag, Tag
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
 from pynetdicom.dimse_primitives import C_STORE
-from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 
 from mppsconsole.core.events import InstanceStored, StepChanged
@@ -73,10 +74,50 @@ def _identifiers(event: Event, data: memoryview, last: BaseTag = _SERIES_UID) ->
     return read(data)
 
 
-def _write_atomically(path: Path, parts: tuple[bytes | memoryview, ...], fsync: bool) -> None:
-    """Write to a temporary name, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+def file_meta(sop_class: str, sop_instance: str, transfer_syntax: str) -> bytes:
+    """The encoded File Meta Information pynetdicom's ``Event.file_meta`` describes.
+
+    Written out here: building that dataset and encoding it with pydicom cost
+    ~0.8 ms per received image. Explicit VR little endian, values padded to even
+    length (UIDs with NUL, text with a space), group length first.
+    """
+    body = b"".join(
+        (
+            b"\x02\x00\x01\x00OB\x00\x00\x02\x00\x00\x00\x00\x01",  # version 00 01
+            _short_element(0x0002, "UI", sop_class),
+            _short_element(0x0003, "UI", sop_instance),
+            _short_element(0x0010, "UI", transfer_syntax),
+            _short_element(0x0012, "UI", PYNETDICOM_IMPLEMENTATION_UID),
+            _short_element(0x0013, "SH", PYNETDICOM_IMPLEMENTATION_VERSION),
+        )
+    )
+    return b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<I", len(body)) + body
+
+
+def _short_element(element: int, vr: str, value: str) -> bytes:
+    data = value.encode("ascii")
+    if len(data) % 2:
+        data += b"\x00" if vr == "UI" else b" "
+    return struct.pack("<HH2sH", 0x0002, element, vr.encode("ascii"), len(data)) + data
+
+
+def _write_atomically(
+    path: Path, parts: tuple[bytes | memoryview, ...], fsync: bool, known_dirs: set[Path]
+) -> None:
+    """Write to a temporary name, then rename: a crash never leaves half a file.
+
+    ``known_dirs`` holds the folders already made, sparing a mkdir per image; one
+    removed behind our back is made again.
+    """
+    if path.parent not in known_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        known_dirs.add(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    except FileNotFoundError:
+        known_dirs.discard(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
             for part in parts:
@@ -93,6 +134,7 @@ def _write_atomically(path: Path, parts: tuple[bytes | memoryview, ...], fsync: 
 class StorageScp:
     def __init__(self, context: ScpContext) -> None:
         self.ctx = context
+        self._known_dirs: set[Path] = set()
 
     def on_store(self, event: Event) -> Dataset:
         forced = faults.inject(self.ctx, "storage", event).status
@@ -116,9 +158,12 @@ class StorageScp:
             if not _UID.match(uid) or len(uid) > 64:
                 return status_dataset(STORE_CANNOT_UNDERSTAND, f"Invalid {name} UID {uid!r}")
         path = self.ctx.images_dir / study_uid / series_uid / f"{sop_uid}.dcm"
-        header = b"\x00" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+        meta = file_meta(
+            str(request.AffectedSOPClassUID), sop_uid, str(event.context.transfer_syntax)
+        )
+        header = b"\x00" * 128 + b"DICM" + meta
         try:
-            _write_atomically(path, (header, data), self.ctx.fsync_files)
+            _write_atomically(path, (header, data), self.ctx.fsync_files, self._known_dirs)
         except OSError as exc:
             log.error("C-STORE %s from %s: cannot write %s: %s", sop_uid, peer, path, exc)
             return status_dataset(STORE_OUT_OF_RESOURCES, f"Cannot write file: {exc.strerror}")

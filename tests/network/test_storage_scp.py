@@ -342,3 +342,32 @@ def test_instance_linked_by_the_step_that_references_it(scp: RunningServer, tmp_
         )
     assert status.Status == 0x0000
     assert _held(scp, image_ds.SOPInstanceUID)[image_ds.SOPInstanceUID].step_uid == step
+
+
+@pytest.mark.parametrize(
+    ("sop_class", "sop_instance", "syntax"),
+    [
+        ("1.2.840.10008.5.1.4.1.1.2", "1.2.3.4", "1.2.840.10008.1.2.1"),  # even, even, odd
+        ("1.2.840.10008.5.1.4.1.1.7", "1.2.3.45", "1.2.840.10008.1.2"),  # odd lengths
+        ("1.2.840.10008.5.1.4.1.1.4", "2.25." + "9" * 59, "1.2.840.10008.1.2.4.50"),
+    ],
+)
+def test_file_meta_is_encoded_as_pynetdicom_would(
+    sop_class: str, sop_instance: str, syntax: str
+) -> None:
+    """Our hand-written File Meta Information equals pynetdicom's event.file_meta encoded."""
+    from pydicom.dataset import FileMetaDataset
+    from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
+    from pynetdicom.dsutils import encode_file_meta
+
+    from mppsconsole.net.storage_scp import file_meta
+
+    meta = FileMetaDataset()
+    meta.FileMetaInformationGroupLength = 0
+    meta.FileMetaInformationVersion = b"\x00\x01"
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_instance
+    meta.TransferSyntaxUID = syntax
+    meta.ImplementationClassUID = PYNETDICOM_IMPLEMENTATION_UID
+    meta.ImplementationVersionName = PYNETDICOM_IMPLEMENTATION_VERSION
+    assert file_meta(sop_class, sop_instance, syntax) == encode_file_meta(meta)
