@@ -30,6 +30,7 @@ from mppsconsole.core.step import (
 )
 from mppsconsole.core.worklist import new_uid
 from mppsconsole.net import datasets
+from mppsconsole.net.incoming import UndecodableDataset, request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
 from mppsconsole.store import instances, steps, worklist
@@ -145,9 +146,8 @@ class MppsScp:
         uid = str(request.AffectedSOPInstanceUID or new_uid())
         assigned = not request.AffectedSOPInstanceUID
         try:
-            ds = event.attribute_list
-        except Exception as exc:  # an undecodable dataset is the peer's fault, not ours
-            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            ds = request_dataset(event, "attribute_list")
+        except UndecodableDataset as undecodable:  # the peer's fault, not ours
             return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
         try:
             mpps.check_create(ds)
@@ -188,9 +188,8 @@ class MppsScp:
         peer = Peer.of(event)
         uid = str(cast(N_SET, event.request).RequestedSOPInstanceUID)
         try:
-            mods = event.modification_list
-        except Exception as exc:
-            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            mods = request_dataset(event, "modification_list")
+        except UndecodableDataset as undecodable:
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
         try:
             status, refused, summary = self._set(uid, peer, mods)

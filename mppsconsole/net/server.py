@@ -25,6 +25,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
+from mppsconsole.net import guards
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -59,7 +60,6 @@ COMMAND_TRANSFER_SYNTAXES = [
     uid.DeflatedExplicitVRLittleEndian,
     uid.ExplicitVRBigEndian,
 ]
-MAX_ASSOCIATIONS = 64
 #: How long :meth:`DepartmentServer.stop` lets connected peers take an A-ABORT.
 STOP_GRACE_S = 1.0
 
@@ -82,6 +82,7 @@ class DepartmentServer:
         self.worklist = WorklistScp(context)
         self.storage = StorageScp(context)
         self.commitment = CommitmentScp(context)
+        self.guard = guards.PeerGuard(context)  # resource limits (net/guards.py)
         self._server: ThreadedAssociationServer | None = None
 
     def _on_accepted(self, event: Event) -> None:
@@ -113,7 +114,7 @@ class DepartmentServer:
         ae = AE(ae_title=self.settings.ae_title)
         ae.require_called_aet = True
         ae.require_calling_aet = list(self.settings.allowed_calling_aets)
-        ae.maximum_associations = MAX_ASSOCIATIONS
+        guards.configure(ae, self.settings.limits)
         ae.maximum_pdu_size = MAX_PDU_SIZE
         for abstract in (
             Verification,
@@ -146,6 +147,7 @@ class DepartmentServer:
             (evt.EVT_N_ACTION, self.commitment.on_action),
             (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
+            *self.guard.handlers,
         ]
         try:
             server = cast(
