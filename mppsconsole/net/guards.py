@@ -32,6 +32,7 @@ from pynetdicom.association import Association
 from pynetdicom.dimse_messages import C_STORE_RQ
 from pynetdicom.events import Event
 from pynetdicom.pdu import P_DATA_TF
+from pynetdicom.pdu_primitives import MaximumLengthNotification
 from pynetdicom.transport import AssociationSocket
 
 from mppsconsole.core.limits import Limits, RateLimiter
@@ -79,9 +80,8 @@ class PeerGuard:
             reason = f"over {self.limits.associations_per_minute} associations per minute"
             self._refuse(assoc, reason)
             return
-        announced = requestor.maximum_length
-        if not announced or announced > MAX_PDU_SIZE:
-            requestor.maximum_length = MAX_PDU_SIZE
+        _bound_send_pdu(assoc)
+
 
     def _refuse(self, assoc: Association, reason: str) -> None:
         primitive = assoc.requestor.primitive
@@ -133,6 +133,22 @@ class PeerGuard:
                 "Association with %s aborted: idle for %d s", peer, self.limits.idle_timeout
             )
             self.ctx.traffic(peer, "ABORT", "idle timeout", f"{self.limits.idle_timeout} s")
+
+
+def _bound_send_pdu(assoc: Association) -> None:
+    """Send PDUs no longer than ours when the peer asks for unlimited or longer ones."""
+    primitive = assoc.requestor.primitive
+    if primitive is None:
+        return
+    items = primitive.user_information
+    notes = [i for i in items if isinstance(i, MaximumLengthNotification)]
+    if not notes:  # mandatory (PS3.7 D.3.3.1), but pynetdicom cannot send without one
+        notes = [MaximumLengthNotification()]
+        items.append(notes[0])
+    for note in notes:
+        announced = note.maximum_length_received
+        if not announced or announced > MAX_PDU_SIZE:
+            note.maximum_length_received = MAX_PDU_SIZE
 
 
 def _address(assoc: Association) -> str:

@@ -21,12 +21,15 @@ handler maps it to its own failure status in one place.
 
 from __future__ import annotations
 
+import struct
+from io import BytesIO
 from typing import Any
 
 from pydicom import charset
 from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_dataset
 from pydicom.tag import BaseTag
 
 from mppsconsole.core.errors import Refusal, ServiceError
@@ -37,6 +40,15 @@ MAX_DEPTH = 16
 _TEXT_VRS = frozenset({"PN", "SH", "LO", "ST", "LT", "UC", "UT"})
 _CHARSET_TAG = BaseTag(0x00080005)
 _UNDEFINED = 0xFFFFFFFF
+#: Bytes read to find the Specific Character Set, the second element at most.
+_HEAD = 1024
+#: The request primitive's parameter behind each event property.
+_REQUEST_FIELDS = {
+    "attribute_list": "AttributeList",
+    "modification_list": "ModificationList",
+    "identifier": "Identifier",
+    "action_information": "ActionInformation",
+}
 
 
 class UndecodableDataset(ServiceError):
@@ -49,6 +61,7 @@ class UndecodableDataset(ServiceError):
 def request_dataset(event: Any, attribute: str) -> Dataset:
     """The decoded, fully checked ``event.<attribute>`` (e.g. ``"attribute_list"``)."""
     try:
+        _declared_character_set(event, attribute)
         ds: Dataset = getattr(event, attribute)
         check_dataset(ds)
     except UndecodableDataset:
@@ -58,6 +71,30 @@ def request_dataset(event: Any, attribute: str) -> Dataset:
     except Exception as exc:  # pydicom raises (and, under -W error, warns) many kinds
         raise UndecodableDataset(f"Cannot decode data set: {exc}") from None
     return ds
+
+
+def _declared_character_set(event: Any, attribute: str) -> None:
+    """Refuse an unknown Specific Character Set before pydicom reads past it.
+
+    pydicom only warns about it (an exception where warnings are errors, as in
+    our tests) and reads the text as ASCII: the answer must not depend on that.
+    """
+    stream = getattr(event.request, _REQUEST_FIELDS[attribute], None)
+    syntax = event.context.transfer_syntax
+    if not isinstance(stream, BytesIO) or syntax.is_deflated:
+        return  # deflated: checked after decoding
+    fp = BytesIO(stream.getvalue()[:_HEAD])
+    implicit, little = syntax.is_implicit_VR, syntax.is_little_endian
+    read_dataset(fp, implicit, little, stop_when=lambda tag, vr, length: tag >= _CHARSET_TAG)
+    order = "<" if little else ">"
+    header = fp.read(8)
+    if len(header) < 8 or struct.unpack(f"{order}HH", header[:4]) != (0x0008, 0x0005):
+        return
+    (length,) = struct.unpack(
+        f"{order}L" if implicit else f"{order}H", header[4 if implicit else 6 :]
+    )
+    terms = fp.read(length).decode("ascii", "replace").split("\\")
+    _known_terms(terms)
 
 
 def check_dataset(ds: Dataset, depth: int = 0, encodings: list[str] | None = None) -> None:
@@ -96,6 +133,11 @@ def _encodings(ds: Dataset) -> list[str]:
     except Exception as exc:
         raise UndecodableDataset(f"Cannot decode SpecificCharacterSet: {exc}") from None
     terms = [value] if isinstance(value, str) else [str(v) for v in value or []]
+    return _known_terms(terms)
+
+
+def _known_terms(terms: list[str]) -> list[str]:
+    """The Python codecs of Specific Character Set ``terms``, all of which pydicom must know."""
     for term in terms:
         if term.strip() not in charset.python_encoding:
             raise UndecodableDataset(
@@ -108,9 +150,7 @@ def _encodings(ds: Dataset) -> list[str]:
 def _check_length(raw: RawDataElement, name: str) -> None:
     """pydicom quietly keeps the bytes there are when a length points past the end."""
     if raw.length != _UNDEFINED and isinstance(raw.value, bytes) and len(raw.value) < raw.length:
-        raise UndecodableDataset(
-            f"{name} value length {raw.length} runs past the end of the data set"
-        )
+        raise UndecodableDataset(f"Value length {raw.length} past the end of data: {name}")
 
 
 def _check_text(raw: RawDataElement, name: str, encodings: list[str]) -> None:
