@@ -14,6 +14,9 @@
   is an invalid PDU (A-ABORT), see :func:`_recv_bounded`.
 * Idle peers: ``acse_timeout`` (no A-ASSOCIATE-RQ) and ``network_timeout``
   (nothing inside an association) abort them; the abort is logged here.
+* Undecodable command sets and a race of pynetdicom's state machine (our
+  response queued while an abort is under way) killed the DUL thread with a
+  traceback; see :func:`_receive_primitive_or_abort` and :func:`_do_action_tolerant`.
 * A peer announcing a maximum PDU length of 0 (unlimited) or more than we
   announce gets ours: pynetdicom would otherwise send a whole message, even a
   1 GiB image, in one PDU.
@@ -29,10 +32,12 @@ from typing import Any
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dimse_messages import C_STORE_RQ
 from pynetdicom.events import Event
+from pynetdicom.fsm import TRANSITION_TABLE, StateMachine
 from pynetdicom.pdu import P_DATA_TF
-from pynetdicom.pdu_primitives import MaximumLengthNotification
+from pynetdicom.pdu_primitives import P_DATA, MaximumLengthNotification
 from pynetdicom.transport import AssociationSocket
 
 from mppsconsole.core.limits import Limits, RateLimiter
@@ -81,7 +86,6 @@ class PeerGuard:
             self._refuse(assoc, reason)
             return
         _bound_send_pdu(assoc)
-
 
     def _refuse(self, assoc: Association, reason: str) -> None:
         primitive = assoc.requestor.primitive
@@ -171,3 +175,37 @@ def _recv_bounded(self: AssociationSocket, nr_bytes: int) -> bytearray:
 
 _unbounded_recv = AssociationSocket.recv
 AssociationSocket.recv = _recv_bounded  # type: ignore[method-assign]
+
+
+def _receive_primitive_or_abort(self: DIMSEServiceProvider, primitive: P_DATA) -> None:
+    """pynetdicom's P-DATA assembly; a command set it cannot decode is an invalid PDU.
+
+    pynetdicom 3.0.4 decodes the command set (and looks up its Command Field)
+    without a guard: a peer's bad bytes raised in the DUL thread, which died
+    with a traceback and left the peer without an A-ABORT.
+    """
+    try:
+        _receive_primitive(self, primitive)
+    except Exception as exc:
+        log.warning("Invalid DIMSE message from %s: %s: aborting", _address(self.assoc), exc)
+        self.message = None
+        self.dul.event_queue.put("Evt19")  # A-ABORT to the peer (PS3.8 AA-8)
+
+
+def _do_action_tolerant(self: StateMachine, event: str) -> None:
+    """Drop what the association can no longer send while its abort is under way (Sta13).
+
+    Our handler may queue a response just as the peer's bad PDU makes the DUL
+    abort; pynetdicom's state machine then raises InvalidEventError for
+    "Evt9 in Sta13" and the DUL thread dies with a traceback.
+    """
+    if self.current_state == "Sta13" and (event, "Sta13") not in TRANSITION_TABLE:
+        log.debug("Dropped %s: the association is being aborted", event)
+        return
+    _do_action(self, event)
+
+
+_receive_primitive = DIMSEServiceProvider.receive_primitive
+DIMSEServiceProvider.receive_primitive = _receive_primitive_or_abort  # type: ignore[method-assign]
+_do_action = StateMachine.do_action
+StateMachine.do_action = _do_action_tolerant  # type: ignore[method-assign]
