@@ -25,7 +25,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
-from mppsconsole.net import guards
+from mppsconsole.net import guards, write_failures
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -139,9 +139,9 @@ class DepartmentServer:
             (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_released),
             (evt.EVT_ABORTED, self._on_aborted),
-            (evt.EVT_N_CREATE, self.mpps.on_create),
-            (evt.EVT_N_SET, self.mpps.on_set),
-            (evt.EVT_N_GET, self.mpps.on_get),
+            (evt.EVT_N_CREATE, write_failures.answered(self.ctx, "N-CREATE", self.mpps.on_create)),
+            (evt.EVT_N_SET, write_failures.answered(self.ctx, "N-SET", self.mpps.on_set)),
+            (evt.EVT_N_GET, write_failures.answered(self.ctx, "N-GET", self.mpps.on_get)),
             (evt.EVT_C_FIND, self.worklist.on_find),
             (evt.EVT_C_STORE, self.storage.on_store),
             (evt.EVT_N_ACTION, self.commitment.on_action),

@@ -17,7 +17,9 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.events import Event
 
+from mppsconsole.core.errors import WriteFailed
 from mppsconsole.core.events import InstanceStored
+from mppsconsole.net import write_failures
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
@@ -110,11 +112,37 @@ class StorageScp:
                 return status_dataset(STORE_CANNOT_UNDERSTAND, f"Invalid {name} UID {uid!r}")
         path = self.ctx.images_dir / study_uid / series_uid / f"{sop_uid}.dcm"
         header = b"\x00" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+        replacing = path.exists()  # a resent instance: its earlier file stays acknowledged
         try:
             _write_atomically(path, (header, data), self.ctx.fsync_files)
         except OSError as exc:
-            log.error("C-STORE %s from %s: cannot write %s: %s", sop_uid, peer, path, exc)
-            return status_dataset(STORE_OUT_OF_RESOURCES, f"Cannot write file: {exc.strerror}")
+            reason = f"cannot write {path}: {exc.strerror}"
+            return write_failures.refused(self.ctx, peer, "C-STORE", STORE_OUT_OF_RESOURCES, reason)
+        try:
+            size = len(header) + len(data)
+            step_uid = self._record(event, peer, sop_uid, (study_uid, series_uid), path, size)
+        except WriteFailed as exc:
+            if not replacing:
+                path.unlink(missing_ok=True)  # no file the store does not know of
+            reason = str(exc.__cause__ or exc)
+            return write_failures.refused(self.ctx, peer, "C-STORE", STORE_OUT_OF_RESOURCES, reason)
+        log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
+        self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
+        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
+        return status_dataset(SUCCESS)
+
+    def _record(
+        self,
+        event: Event,
+        peer: Peer,
+        sop_uid: str,
+        study_and_series: tuple[str, str],
+        path: Path,
+        size: int,
+    ) -> str | None:
+        """The instance in the store, linked to its step (whose UID is returned)."""
+        study_uid, series_uid = study_and_series
+        request = cast(C_STORE, event.request)
         with self.ctx.db.transaction() as conn:
             step_uid = steps.latest_for_study(conn, study_uid)
             instances.save(
@@ -126,13 +154,10 @@ class StorageScp:
                     series_instance_uid=series_uid,
                     transfer_syntax=str(event.context.transfer_syntax),
                     path=str(path),
-                    size=len(header) + len(data),
+                    size=size,
                     calling_ae=peer.ae_title,
                     received_at=now(),
                     step_uid=step_uid,
                 ),
             )
-        log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
-        self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
-        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
-        return status_dataset(SUCCESS)
+        return step_uid

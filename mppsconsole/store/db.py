@@ -22,10 +22,20 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from mppsconsole.core.errors import UserError
+from mppsconsole.core.errors import UserError, WriteFailed
 from mppsconsole.store.migrations import migrate
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def _write_refused(exc: BaseException) -> bool:
+    """SQLITE_FULL (ENOSPC), or SQLITE_IOERR (e.g. EFBIG past a file size limit)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR))
+    )
 
 
 class Database:
@@ -56,10 +66,16 @@ class Database:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # A failed COMMIT (disk full) leaves the transaction open: every later
+                # BEGIN would fail until it is rolled back.
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if _write_refused(exc):
+                    raise WriteFailed(f"{self.path}: cannot write: {exc}") from exc
                 raise
-            self._conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
