@@ -22,15 +22,12 @@ from mppsconsole.net.status import PROCESSING_FAILURE, status_dataset
 
 log = logging.getLogger(__name__)
 
-#: The alert the window shows; the log line holds the file and the OS's words.
-ALERT = "Received data could not be stored: {0}"
-
 
 def refused(ctx: ScpContext, peer: Peer, command: str, code: int, reason: str) -> Dataset:
     """Log, announce with an alert, and build the failure status for the peer."""
     log.error("%s from %s not stored: %s", command, peer, reason)
     status = status_dataset(code, f"Out of resources: {reason}"[:64])
-    ctx.traffic(peer, command, f"0x{code:04X}", reason, alert=ALERT.format(reason))
+    ctx.traffic(peer, command, f"0x{code:04X}", reason, alert=reason)
     return status
 
 

@@ -278,151 +278,167 @@
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="308"/>
+        <location filename="../gui/main_window.py" line="265"/>
+        <source>Received data could not be stored:
+{0}
+
+Free space on the disk of the data directory; the sender was told to retry.</source>
+        <translation>收到的数据无法保存：
+{0}
+
+请释放数据目录所在磁盘的空间；已通知发送方重试。</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="268"/>
+        <source>Storing failed</source>
+        <translation>保存失败</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="319"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="315"/>
+        <location filename="../gui/main_window.py" line="326"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="326"/>
-        <location filename="../gui/main_window.py" line="342"/>
-        <location filename="../gui/main_window.py" line="349"/>
+        <location filename="../gui/main_window.py" line="337"/>
+        <location filename="../gui/main_window.py" line="353"/>
+        <location filename="../gui/main_window.py" line="360"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="331"/>
+        <location filename="../gui/main_window.py" line="342"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="342"/>
+        <location filename="../gui/main_window.py" line="353"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="354"/>
+        <location filename="../gui/main_window.py" line="365"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="366"/>
+        <location filename="../gui/main_window.py" line="377"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="376"/>
+        <location filename="../gui/main_window.py" line="387"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="381"/>
+        <location filename="../gui/main_window.py" line="392"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="411"/>
+        <location filename="../gui/main_window.py" line="422"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="416"/>
+        <location filename="../gui/main_window.py" line="427"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="427"/>
+        <location filename="../gui/main_window.py" line="438"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="441"/>
+        <location filename="../gui/main_window.py" line="452"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="446"/>
+        <location filename="../gui/main_window.py" line="457"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="470"/>
-        <location filename="../gui/main_window.py" line="475"/>
-        <location filename="../gui/main_window.py" line="543"/>
+        <location filename="../gui/main_window.py" line="481"/>
+        <location filename="../gui/main_window.py" line="486"/>
+        <location filename="../gui/main_window.py" line="554"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483"/>
+        <location filename="../gui/main_window.py" line="494"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="483"/>
+        <location filename="../gui/main_window.py" line="494"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="492"/>
+        <location filename="../gui/main_window.py" line="503"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="509"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="509"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="530"/>
+        <location filename="../gui/main_window.py" line="541"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="537"/>
+        <location filename="../gui/main_window.py" line="548"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="539"/>
+        <location filename="../gui/main_window.py" line="550"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="545"/>
+        <location filename="../gui/main_window.py" line="556"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="547"/>
+        <location filename="../gui/main_window.py" line="558"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="563"/>
+        <location filename="../gui/main_window.py" line="574"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="586"/>
+        <location filename="../gui/main_window.py" line="597"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="602"/>
+        <location filename="../gui/main_window.py" line="613"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="604"/>
+        <location filename="../gui/main_window.py" line="615"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
@@ -1389,7 +1405,7 @@ Study {2}</source>
 <context>
     <name>window</name>
     <message>
-        <location filename="../gui/application.py" line="68"/>
+        <location filename="../gui/application.py" line="72"/>
         <source>Start the SCP</source>
         <translation>启动 SCP</translation>
     </message>
