@@ -49,11 +49,7 @@ class Settings:
     bind_address: str = "0.0.0.0"
     allowed_calling_aets: tuple[str, ...] = ()
     hide_finished_worklist: bool = True
-    # "normal": WAL without an fsync per commit. Every acknowledged message survives a
-    # crash or kill -9 of the process (the WAL is in the OS before Success is sent);
-    # a power loss may drop the last moments. "full" fsyncs each commit and file
-    # (~3 ms per message measured here) for sites that need power-loss durability.
-    durability: str = "normal"
+    durability: str = "normal"  # SQLite synchronous; why: store/db.py where it is set
     nodes: tuple[Node, ...] = ()
     station_name: str = "MPPSCONSOLE"
     location: str = ""
