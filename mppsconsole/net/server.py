@@ -178,10 +178,10 @@ def _end_associations(associations: Sequence[Association], grace: float) -> None
     """Abort established associations, then close whatever connection is still open.
 
     pynetdicom's DUL threads are not daemons, and ``server.shutdown()`` leaves
-    connected peers alone: a peer that never sends an A-ASSOCIATE-RQ holds the
-    process for the ACSE timeout (30 s), an idle association for the network
-    timeout (60 s), and a peer that stopped in the middle of a PDU forever (the
-    read blocks). SIGTERM must stop ``serve`` promptly (DESIGN.md §4).
+    connected peers alone: a peer that never sends an A-ASSOCIATE-RQ, or an idle
+    association, holds the process for the idle timeout (60 s), and a peer that
+    stopped in the middle of a PDU forever (the read blocks). SIGTERM must stop
+    ``serve`` promptly (DESIGN.md §4).
     """
     for assoc in associations:
         if assoc.is_established:

@@ -15,8 +15,8 @@ import io
 import warnings
 from typing import Any
 
-import pytest
 import hypothesis
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom import uid
