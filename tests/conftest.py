@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,7 +85,14 @@ def scp(db: Database, scp_settings: Settings, data_dir: Path) -> Iterator[Runnin
 class ServeProcess:
     """``mppsconsole serve`` as a subprocess on a free loopback port."""
 
-    def __init__(self, data_dir: Path, config: Path | None = None, *extra: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        config: Path | None = None,
+        *extra: str,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        """``preexec_fn`` runs in the child before ``serve`` starts (e.g. to set rlimits)."""
         self.data_dir = data_dir
         cmd = [
             sys.executable,
@@ -102,7 +109,9 @@ class ServeProcess:
         ]
         if config is not None:
             cmd += ["--config", str(config)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         match = re.search(r"listening on ([\d.]+):(\d+)", line)

@@ -49,3 +49,7 @@ class InputError(UserError):
 
 class PeerError(UserError):
     """A DICOM peer refused, aborted, failed or could not be reached (exit status 1)."""
+
+
+class WriteFailed(UserError):
+    """The disk refused a write (full, or failing): nothing of the change was stored."""

@@ -45,6 +45,8 @@ class Traffic:
     command: str  # "ASSOCIATE", "N-CREATE", "C-STORE", ...
     status: str  # "0x0000", "accepted", "rejected: ...", ...
     detail: str = ""
+    #: A problem the user must see, not only find in the log (e.g. the disk is full).
+    alert: str = ""
 
 
 Event = StepChanged | InstanceStored | Traffic

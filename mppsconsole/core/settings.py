@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mppsconsole.core.errors import ConfigError
+from mppsconsole.core.limits import LIMIT_FIELDS, Limits
 
 DEFAULT_AE_TITLE = "MPPSCONSOLE"
 DEFAULT_PORT = 11112
@@ -48,11 +49,7 @@ class Settings:
     bind_address: str = "0.0.0.0"
     allowed_calling_aets: tuple[str, ...] = ()
     hide_finished_worklist: bool = True
-    # "normal": WAL without an fsync per commit. Every acknowledged message survives a
-    # crash or kill -9 of the process (the WAL is in the OS before Success is sent);
-    # a power loss may drop the last moments. "full" fsyncs each commit and file
-    # (~3 ms per message measured here) for sites that need power-loss durability.
-    durability: str = "normal"
+    durability: str = "normal"  # SQLite synchronous; why: store/db.py where it is set
     nodes: tuple[Node, ...] = ()
     station_name: str = "MPPSCONSOLE"
     location: str = ""
@@ -64,6 +61,7 @@ class Settings:
     mpps_destination: str = SELF_NODE
     storage_destination: str = SELF_NODE
     commitment_destination: str = SELF_NODE
+    limits: Limits = dataclasses.field(default_factory=Limits)  # [limits]: core/limits.py
 
     def node(self, name: str) -> Node | None:
         """A configured node; ``self`` is the console's own SCP unless configured otherwise."""
@@ -151,6 +149,20 @@ class _Reader:
         return int(value)
 
 
+def _parse_limits(path: Path, text: str, data: dict[str, Any]) -> Limits:
+    """The ``[limits]`` table: whole numbers, each at least its lowest allowed value."""
+    limits = _Reader(path, text, data.get("limits", {}), "limits.", ("limits", 1))
+    if not isinstance(limits.table, dict):
+        raise ConfigError(f"{path}: [limits] must be a table")
+    values: dict[str, int] = {}
+    for key, lowest in LIMIT_FIELDS:
+        value = limits.get(key, int, getattr(Limits, key))
+        if value < lowest:
+            raise limits.fail(key, f"must be at least {lowest}, got {value}")
+        values[key] = value
+    return Limits(**values)
+
+
 def parse_settings(text: str, path: Path) -> Settings:
     """Settings from TOML text; ``path`` is only used to name the file in errors."""
     try:
@@ -226,6 +238,7 @@ def parse_settings(text: str, path: Path) -> Settings:
         hide_finished_worklist=local.get("hide_finished_worklist", bool, True),
         durability=durability,
         nodes=tuple(nodes),
+        limits=_parse_limits(path, text, data),
     )
 
 
@@ -274,8 +287,14 @@ def dump_settings(settings: Settings) -> str:
         "uid_root": settings.uid_root,
     }
     destinations = {kind: getattr(settings, f"{kind}_destination") for kind in DESTINATIONS}
+    limits = {key: getattr(settings.limits, key) for key, _ in LIMIT_FIELDS}
     lines = ["# MPPS Console settings", ""]
-    for table, values in (("local", local), ("modality", modality), ("destinations", destinations)):
+    for table, values in (
+        ("local", local),
+        ("modality", modality),
+        ("destinations", destinations),
+        ("limits", limits),
+    ):
         lines.append(f"[{table}]")
         lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
         lines.append("")

@@ -274,6 +274,17 @@ class MainWindow(QMainWindow):
     def _on_traffic(self, lines: list[Traffic]) -> None:
         self.traffic.append(lines)
         self.ctx.scp.count(lines)
+        self._show_alerts(lines)
+
+    def _show_alerts(self, lines: list[Traffic]) -> None:
+        """What the SCP could not store must be seen, not only logged (e.g. a full disk)."""
+        alerts = [line.alert for line in lines if line.alert]
+        if alerts:
+            body = self.tr(
+                "Received data could not be stored:\n{0}\n\n"
+                "Free space on the disk of the data directory; the sender was told to retry."
+            ).format(alerts[-1])
+            self.messages.alert(self.tr("Storing failed"), alerts[-1], body)
 
     def _on_server_state(self, text: str, listening: bool) -> None:
         colour = "#2e9d4f" if listening else "#c8452f"

@@ -91,3 +91,16 @@ class UserMessages(QObject):
             box.setDetailedText("".join(traceback.format_exception(error)))
         box.open()  # window-modal without blocking the event loop (the SCP keeps serving)
         self.last_dialog = box
+
+    def alert(self, title: str, summary: str, text: str) -> None:
+        """A problem of the running service (e.g. the disk is full): status bar and a dialog.
+
+        The status bar keeps it until the next message; a burst (a modality retrying
+        image after image) opens one dialog, not one per refused message.
+        """
+        self._status_bar.showMessage(f"{title}: {summary}")
+        if self.last_dialog is not None and self.last_dialog.isVisible():
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self._parent)
+        box.open()
+        self.last_dialog = box

@@ -454,6 +454,7 @@ class SettingsDialog(QDialog):
             uid_root=self.uid_root.text().strip(),
             language=str(self.language.currentData()),
             storage_dir=self.storage_dir.text().strip(),
+            limits=self._result.limits,  # edited in the file only; kept as loaded
             **destinations,
         )
 

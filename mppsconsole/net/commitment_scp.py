@@ -23,6 +23,7 @@ from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
 from mppsconsole.net import faults
+from mppsconsole.net.incoming import request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from mppsconsole.net.status import (
@@ -136,7 +137,7 @@ class CommitmentScp:
         if event.action_type != REQUEST_COMMITMENT:
             return status_dataset(0x0123, "Unsupported Action Type ID"), None
         try:
-            request = event.action_information
+            request = request_dataset(event, "action_information")
             uids = [str(ref.ReferencedSOPInstanceUID) for ref in request.ReferencedSOPSequence]
             str(request.TransactionUID)
         except Exception as exc:

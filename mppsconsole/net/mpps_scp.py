@@ -32,6 +32,7 @@ from mppsconsole.core.step import (
 )
 from mppsconsole.core.worklist import new_uid
 from mppsconsole.net import datasets, faults, leniency, step_findings
+from mppsconsole.net.incoming import UndecodableDataset, request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
 from mppsconsole.store import instances, steps, worklist
@@ -174,9 +175,8 @@ class MppsScp:
         if injected.status is not None:
             return self._keep_refused(uid, peer, "N-CREATE", injected.status, None), None
         try:
-            ds = event.attribute_list
-        except Exception as exc:  # an undecodable dataset is the peer's fault, not ours
-            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            ds = request_dataset(event, "attribute_list")
+        except UndecodableDataset as undecodable:  # the peer's fault, not ours
             return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
         try:
             tolerated = leniency.check_create(injected.profile, ds, peer)
@@ -223,9 +223,8 @@ class MppsScp:
         if injected.status is not None:
             return self._keep_refused(uid, peer, "N-SET", injected.status, None), None
         try:
-            mods = event.modification_list
-        except Exception as exc:
-            undecodable = ServiceError(Refusal.PROCESSING_FAILURE, f"Cannot decode dataset: {exc}")
+            mods = request_dataset(event, "modification_list")
+        except UndecodableDataset as undecodable:
             return self._refuse(uid, peer, "N-SET", undecodable, None), None
         try:
             status, refused, summary = self._set(uid, peer, mods, injected.profile)

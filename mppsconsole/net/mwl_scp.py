@@ -19,6 +19,7 @@ from mppsconsole.core.matching import compile_query
 from mppsconsole.core.worklist import FINISHED_STATUSES, WorklistItem
 from mppsconsole.net import datasets, faults
 from mppsconsole.net.encoded import Encoding, PreEncoded, encode
+from mppsconsole.net.incoming import request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.status import CANCEL, PENDING, SUCCESS, status_dataset
 from mppsconsole.store import worklist
@@ -87,7 +88,7 @@ class WorklistScp:
             yield forced, None
             return
         try:
-            identifier = event.identifier
+            identifier = request_dataset(event, "identifier")
             query = datasets.worklist_query(identifier)
             key = layout(identifier)
         except Exception as exc:  # undecodable identifier: the peer's fault

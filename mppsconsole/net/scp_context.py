@@ -23,9 +23,11 @@ class ScpContext:
     #: Server behaviour (strict/lenient, injected faults), switchable while serving.
     profile: ProfileHolder = dataclasses.field(default_factory=ProfileHolder)
 
-    def traffic(self, peer: Peer, command: str, status: str, detail: str = "") -> None:
+    def traffic(
+        self, peer: Peer, command: str, status: str, detail: str = "", alert: str = ""
+    ) -> None:
         """Announce one received message (or association event) for the traffic log."""
-        self.events.publish(Traffic(now(), "in", str(peer), command, status, detail))
+        self.events.publish(Traffic(now(), "in", str(peer), command, status, detail, alert))
 
     @property
     def fsync_files(self) -> bool:

@@ -25,7 +25,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
-from mppsconsole.net import faults
+from mppsconsole.net import faults, guards, write_failures
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -61,7 +61,6 @@ COMMAND_TRANSFER_SYNTAXES = [
     uid.DeflatedExplicitVRLittleEndian,
     uid.ExplicitVRBigEndian,
 ]
-MAX_ASSOCIATIONS = 64
 #: How long :meth:`DepartmentServer.stop` lets connected peers take an A-ABORT.
 STOP_GRACE_S = 1.0
 
@@ -84,6 +83,7 @@ class DepartmentServer:
         self.worklist = WorklistScp(context)
         self.storage = StorageScp(context)
         self.commitment = CommitmentScp(context)
+        self.guard = guards.PeerGuard(context)  # resource limits (net/guards.py)
         self._server: ThreadedAssociationServer | None = None
 
     def _on_accepted(self, event: Event) -> None:
@@ -115,7 +115,7 @@ class DepartmentServer:
         ae = AE(ae_title=self.settings.ae_title)
         ae.require_called_aet = True
         ae.require_calling_aet = list(self.settings.allowed_calling_aets)
-        ae.maximum_associations = MAX_ASSOCIATIONS
+        guards.configure(ae, self.settings.limits)
         ae.maximum_pdu_size = MAX_PDU_SIZE
         for abstract in (
             Verification,
@@ -140,14 +140,15 @@ class DepartmentServer:
             (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_released),
             (evt.EVT_ABORTED, self._on_aborted),
-            (evt.EVT_N_CREATE, self.mpps.on_create),
-            (evt.EVT_N_SET, self.mpps.on_set),
-            (evt.EVT_N_GET, self.mpps.on_get),
+            (evt.EVT_N_CREATE, write_failures.answered(self.ctx, "N-CREATE", self.mpps.on_create)),
+            (evt.EVT_N_SET, write_failures.answered(self.ctx, "N-SET", self.mpps.on_set)),
+            (evt.EVT_N_GET, write_failures.answered(self.ctx, "N-GET", self.mpps.on_get)),
             (evt.EVT_C_FIND, self.worklist.on_find),
             (evt.EVT_C_STORE, self.storage.on_store),
             (evt.EVT_N_ACTION, self.commitment.on_action),
             (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
+            *self.guard.handlers,
             *faults.handlers(self.ctx),  # behaviour profile: injected faults
         ]
         try:
@@ -180,10 +181,10 @@ def _end_associations(associations: Sequence[Association], grace: float) -> None
     """Abort established associations, then close whatever connection is still open.
 
     pynetdicom's DUL threads are not daemons, and ``server.shutdown()`` leaves
-    connected peers alone: a peer that never sends an A-ASSOCIATE-RQ holds the
-    process for the ACSE timeout (30 s), an idle association for the network
-    timeout (60 s), and a peer that stopped in the middle of a PDU forever (the
-    read blocks). SIGTERM must stop ``serve`` promptly (DESIGN.md §4).
+    connected peers alone: a peer that never sends an A-ASSOCIATE-RQ, or an idle
+    association, holds the process for the idle timeout (60 s), and a peer that
+    stopped in the middle of a PDU forever (the read blocks). SIGTERM must stop
+    ``serve`` promptly (DESIGN.md §4).
     """
     for assoc in associations:
         if assoc.is_established:

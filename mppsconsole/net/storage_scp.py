@@ -18,8 +18,10 @@ from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
+from mppsconsole.core.errors import WriteFailed
 from mppsconsole.core.events import InstanceStored, StepChanged
-from mppsconsole.net import faults, step_findings
+from mppsconsole.core.step import StepSummary
+from mppsconsole.net import faults, step_findings, write_failures
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
@@ -162,11 +164,45 @@ class StorageScp:
             str(request.AffectedSOPClassUID), sop_uid, str(event.context.transfer_syntax)
         )
         header = b"\x00" * 128 + b"DICM" + meta
+        replacing = path.exists()  # a resent instance: its earlier file stays acknowledged
         try:
             _write_atomically(path, (header, data), self.ctx.fsync_files, self._known_dirs)
         except OSError as exc:
-            log.error("C-STORE %s from %s: cannot write %s: %s", sop_uid, peer, path, exc)
-            return status_dataset(STORE_OUT_OF_RESOURCES, f"Cannot write file: {exc.strerror}")
+            reason = f"cannot write {path}: {exc.strerror}"
+            return write_failures.refused(self.ctx, peer, "C-STORE", STORE_OUT_OF_RESOURCES, reason)
+        try:
+            size = len(header) + len(data)
+            step_uid, changed = self._record(
+                event, peer, sop_uid, (study_uid, series_uid), path, size, data
+            )
+        except WriteFailed as exc:
+            if not replacing:
+                path.unlink(missing_ok=True)  # no file the store does not know of
+            reason = str(exc.__cause__ or exc)
+            return write_failures.refused(self.ctx, peer, "C-STORE", STORE_OUT_OF_RESOURCES, reason)
+        log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
+        self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
+        if changed is not None:
+            self.ctx.events.publish(StepChanged(changed))
+        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
+        return status_dataset(SUCCESS)
+
+    def _record(
+        self,
+        event: Event,
+        peer: Peer,
+        sop_uid: str,
+        study_and_series: tuple[str, str],
+        path: Path,
+        size: int,
+        data: memoryview,
+    ) -> tuple[str | None, StepSummary | None]:
+        """The instance in the store, linked to its step, with the step's findings.
+
+        Returns the step's UID and its new summary when the instance changed its findings.
+        """
+        study_uid, series_uid = study_and_series
+        request = cast(C_STORE, event.request)
         with self.ctx.db.transaction() as conn:
             step_uid = steps.latest_for_study(conn, study_uid)
             instances.save(
@@ -178,7 +214,7 @@ class StorageScp:
                     series_instance_uid=series_uid,
                     transfer_syntax=str(event.context.transfer_syntax),
                     path=str(path),
-                    size=len(header) + len(data),
+                    size=size,
                     calling_ae=peer.ae_title,
                     received_at=now(),
                     step_uid=step_uid,
@@ -187,9 +223,4 @@ class StorageScp:
             changed = step_findings.record_instance(
                 conn, step_uid, sop_uid, lambda: _identifiers(event, data, _REQUEST_ATTRIBUTES)
             )
-        log.debug("C-STORE %s from %s -> %s", sop_uid, peer, path)
-        self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
-        if changed is not None:
-            self.ctx.events.publish(StepChanged(changed))
-        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
-        return status_dataset(SUCCESS)
+        return step_uid, changed

@@ -4,14 +4,7 @@ One connection per process, serialised by a lock: pynetdicom runs every
 association on its own thread, and SQLite allows one writer at a time anyway.
 Other processes (the CLI beside a running ``serve``, the GUI) open their own
 connection; WAL lets them read while the SCP writes, and the busy timeout makes
-concurrent writers queue instead of failing.
-
-Durability: WAL with ``synchronous=NORMAL`` by default. A commit is in the
-WAL file (in the OS) before the peer hears Success, so nothing acknowledged is
-lost when this process crashes or is killed (tested with ``kill -9``); only a
-power loss can drop the last commits. ``FULL`` adds an fsync per commit
-(~3 ms here, a third of an MPPS step) and is a setting for sites that need
-power-loss durability; storage commitment fsyncs the files it vouches for.
+concurrent writers queue instead of failing. Durability: see the PRAGMAs below.
 """
 
 from __future__ import annotations
@@ -22,10 +15,20 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from mppsconsole.core.errors import UserError
+from mppsconsole.core.errors import UserError, WriteFailed
 from mppsconsole.store.migrations import migrate
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def _write_refused(exc: BaseException) -> bool:
+    """SQLITE_FULL (ENOSPC), or SQLITE_IOERR (e.g. EFBIG past a file size limit)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR))
+    )
 
 
 class Database:
@@ -40,6 +43,13 @@ class Database:
             )
             self._conn.row_factory = sqlite3.Row
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # WAL + synchronous=NORMAL (the default ``durability``): a commit is written
+            # to the WAL file (in the OS's cache) before the peer hears Success, so a
+            # crash or kill -9 of this process loses nothing acknowledged (tests/e2e:
+            # test_kill9_*); only a power loss can drop the last commits. FULL adds an
+            # fsync per commit (~3 ms here, 7-25 % of an in-memory SCP against 0-7 %,
+            # DESIGN.md §5) for sites that need power-loss durability; storage
+            # commitment checkpoints (flush) before it vouches for anything.
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -56,10 +66,16 @@ class Database:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # A failed COMMIT (disk full) leaves the transaction open: every later
+                # BEGIN would fail until it is rolled back.
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if _write_refused(exc):
+                    raise WriteFailed(f"{self.path}: cannot write: {exc}") from exc
                 raise
-            self._conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -142,92 +142,92 @@
 <context>
     <name>BehaviourDialog</name>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="56"/>
+        <location filename="../gui/behaviour_dialog.py" line="57"/>
         <source>Server behaviour</source>
         <translation>服务器行为</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="62"/>
+        <location filename="../gui/behaviour_dialog.py" line="63"/>
         <source>Lenient: accept what real modalities send</source>
         <translation>宽松：接受真实设备发送的内容</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="63"/>
+        <location filename="../gui/behaviour_dialog.py" line="64"/>
         <source>Strict: PS3.4 as written</source>
         <translation>严格：完全按 PS3.4 标准</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="65"/>
+        <location filename="../gui/behaviour_dialog.py" line="66"/>
         <source>&amp;Load profile file…</source>
         <translation>加载配置文件(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="68"/>
+        <location filename="../gui/behaviour_dialog.py" line="69"/>
         <source>&amp;Mode:</source>
         <translation>模式(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="72"/>
+        <location filename="../gui/behaviour_dialog.py" line="73"/>
         <source>Profile file:</source>
         <translation>配置文件：</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <location filename="../gui/behaviour_dialog.py" line="77"/>
         <source>Service</source>
         <translation>服务</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <location filename="../gui/behaviour_dialog.py" line="77"/>
         <source>Calling AE</source>
         <translation>呼叫方 AE</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <location filename="../gui/behaviour_dialog.py" line="77"/>
         <source>Action</source>
         <translation>动作</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="76"/>
+        <location filename="../gui/behaviour_dialog.py" line="77"/>
         <source>Value</source>
         <translation>值</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="82"/>
+        <location filename="../gui/behaviour_dialog.py" line="83"/>
         <source>Value: status as hex, e.g. 0111 or 0110/A710 (with Error ID); delay in ms; reject as result/source/reason, e.g. 1/1/3; abort before or after</source>
         <translation>值：状态为十六进制，如 0111 或 0110/A710（含 Error ID）；延迟为毫秒；拒绝为 result/source/reason，如 1/1/3；中断为 before 或 after</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="86"/>
+        <location filename="../gui/behaviour_dialog.py" line="87"/>
         <source>&amp;Add rule</source>
         <translation>添加规则(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="88"/>
+        <location filename="../gui/behaviour_dialog.py" line="89"/>
         <source>&amp;Remove rule</source>
         <translation>删除规则(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="107"/>
+        <location filename="../gui/behaviour_dialog.py" line="108"/>
         <source>Fault rules (applied to the running SCP):</source>
         <translation>故障规则（立即应用于运行中的 SCP）：</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="119"/>
+        <location filename="../gui/behaviour_dialog.py" line="120"/>
         <source>(none)</source>
         <translation>（无）</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="148"/>
+        <location filename="../gui/behaviour_dialog.py" line="153"/>
         <source>Load profile file</source>
         <translation>加载配置文件</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="148"/>
+        <location filename="../gui/behaviour_dialog.py" line="153"/>
         <source>Profiles (*.toml);;All files (*)</source>
         <translation>配置文件 (*.toml);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../gui/behaviour_dialog.py" line="187"/>
+        <location filename="../gui/behaviour_dialog.py" line="192"/>
         <source>Rule {0}: {1}</source>
         <translation>规则 {0}：{1}</translation>
     </message>
@@ -429,165 +429,181 @@
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="327"/>
+        <location filename="../gui/main_window.py" line="338"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="334"/>
+        <location filename="../gui/main_window.py" line="345"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="345"/>
-        <location filename="../gui/main_window.py" line="361"/>
-        <location filename="../gui/main_window.py" line="368"/>
+        <location filename="../gui/main_window.py" line="356"/>
+        <location filename="../gui/main_window.py" line="372"/>
+        <location filename="../gui/main_window.py" line="379"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="350"/>
+        <location filename="../gui/main_window.py" line="361"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="361"/>
+        <location filename="../gui/main_window.py" line="372"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="373"/>
+        <location filename="../gui/main_window.py" line="384"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="385"/>
+        <location filename="../gui/main_window.py" line="396"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="395"/>
+        <location filename="../gui/main_window.py" line="406"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="400"/>
+        <location filename="../gui/main_window.py" line="411"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="430"/>
+        <location filename="../gui/main_window.py" line="441"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="435"/>
+        <location filename="../gui/main_window.py" line="446"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="446"/>
+        <location filename="../gui/main_window.py" line="457"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="460"/>
+        <location filename="../gui/main_window.py" line="471"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="465"/>
+        <location filename="../gui/main_window.py" line="476"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="489"/>
-        <location filename="../gui/main_window.py" line="494"/>
-        <location filename="../gui/main_window.py" line="562"/>
+        <location filename="../gui/main_window.py" line="500"/>
+        <location filename="../gui/main_window.py" line="505"/>
+        <location filename="../gui/main_window.py" line="573"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="502"/>
+        <location filename="../gui/main_window.py" line="513"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="502"/>
+        <location filename="../gui/main_window.py" line="513"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="511"/>
+        <location filename="../gui/main_window.py" line="522"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="517"/>
+        <location filename="../gui/main_window.py" line="528"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="517"/>
+        <location filename="../gui/main_window.py" line="528"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="549"/>
+        <location filename="../gui/main_window.py" line="560"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="556"/>
+        <location filename="../gui/main_window.py" line="567"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="558"/>
+        <location filename="../gui/main_window.py" line="569"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="564"/>
+        <location filename="../gui/main_window.py" line="575"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="566"/>
+        <location filename="../gui/main_window.py" line="577"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="582"/>
+        <location filename="../gui/main_window.py" line="593"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="622"/>
+        <location filename="../gui/main_window.py" line="633"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="638"/>
+        <location filename="../gui/main_window.py" line="649"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="640"/>
+        <location filename="../gui/main_window.py" line="651"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="606"/>
+        <location filename="../gui/main_window.py" line="617"/>
         <source>Server behaviour applied</source>
         <translation>服务器行为已应用</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/main_window.py" line="611"/>
+        <location filename="../gui/main_window.py" line="622"/>
         <source>Faults: %n rule(s)</source>
         <translation>
             <numerusform>故障注入：%n 条规则</numerusform>
         </translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="284"/>
+        <source>Received data could not be stored:
+{0}
+
+Free space on the disk of the data directory; the sender was told to retry.</source>
+        <translation>收到的数据无法保存：
+{0}
+
+请释放数据目录所在磁盘的空间；已通知发送方重试。</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="287"/>
+        <source>Storing failed</source>
+        <translation>保存失败</translation>
     </message>
 </context>
 <context>
@@ -1229,258 +1245,258 @@
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="455"/>
+        <location filename="../gui/worklist_panel.py" line="456"/>
         <source>Sta&amp;rt procedure step</source>
         <extracomment>list[WorklistItem]: the selection plus the scheduled items of the same accession and source (IHE group case: one procedure step performs several requested ones). The open Add/Edit dialog, if any (non-blocking, so the SCP view stays live). The last query&apos;s outcome (None before the first one finished).</extracomment>
         <translation>开始检查步骤(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="457"/>
+        <location filename="../gui/worklist_panel.py" line="458"/>
         <source>Start a procedure step (MPPS IN PROGRESS) for the selected scheduled item</source>
         <translation>为所选预约项开始检查步骤（MPPS 进行中）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="496"/>
+        <location filename="../gui/worklist_panel.py" line="497"/>
         <source>Local worklist (served by this console)</source>
         <translation>本地工作列表（由本控制台提供）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="498"/>
+        <location filename="../gui/worklist_panel.py" line="499"/>
         <source>A&amp;dd…</source>
         <translation>添加(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="499"/>
+        <location filename="../gui/worklist_panel.py" line="500"/>
         <source>&amp;Edit…</source>
         <translation>编辑(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="500"/>
+        <location filename="../gui/worklist_panel.py" line="501"/>
         <source>De&amp;lete</source>
         <translation>删除(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="501"/>
+        <location filename="../gui/worklist_panel.py" line="502"/>
         <source>&amp;Import…</source>
         <translation>导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="502"/>
+        <location filename="../gui/worklist_panel.py" line="503"/>
         <source>Import orders from a JSON or CSV file</source>
         <translation>从 JSON 或 CSV 文件导入医嘱</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="515"/>
+        <location filename="../gui/worklist_panel.py" line="516"/>
         <source>Query a worklist (modality side)</source>
         <translation>查询工作列表（设备端）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520"/>
+        <location filename="../gui/worklist_panel.py" line="521"/>
         <source>Today</source>
         <translation>今天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520"/>
+        <location filename="../gui/worklist_panel.py" line="521"/>
         <source>Date range</source>
         <translation>日期范围</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="520"/>
+        <location filename="../gui/worklist_panel.py" line="521"/>
         <source>Any date</source>
         <translation>任意日期</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="529"/>
+        <location filename="../gui/worklist_panel.py" line="530"/>
         <source>First day of the range</source>
         <translation>范围的第一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="530"/>
+        <location filename="../gui/worklist_panel.py" line="531"/>
         <source>Last day of the range</source>
         <translation>范围的最后一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="536"/>
-        <location filename="../gui/worklist_panel.py" line="539"/>
-        <location filename="../gui/worklist_panel.py" line="543"/>
+        <location filename="../gui/worklist_panel.py" line="537"/>
+        <location filename="../gui/worklist_panel.py" line="540"/>
+        <location filename="../gui/worklist_panel.py" line="544"/>
         <source>any</source>
         <translation>任意</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="541"/>
+        <location filename="../gui/worklist_panel.py" line="542"/>
         <source>e.g. DOE^* (wildcards * and ?)</source>
         <translation>例如 DOE^*（通配符 * 和 ?）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="544"/>
+        <location filename="../gui/worklist_panel.py" line="545"/>
         <source>&amp;Query</source>
         <translation>查询(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="546"/>
+        <location filename="../gui/worklist_panel.py" line="547"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="547"/>
+        <location filename="../gui/worklist_panel.py" line="548"/>
         <source>Stop the running query (Esc)</source>
         <translation>停止正在进行的查询（Esc）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="555"/>
+        <location filename="../gui/worklist_panel.py" line="556"/>
         <source>to</source>
         <translation>至</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="560"/>
+        <location filename="../gui/worklist_panel.py" line="561"/>
         <source>N&amp;ode:</source>
         <translation>节点(&amp;O)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="561"/>
+        <location filename="../gui/worklist_panel.py" line="562"/>
         <source>Sc&amp;heduled date:</source>
         <translation>预约日期(&amp;H)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="562"/>
+        <location filename="../gui/worklist_panel.py" line="563"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="563"/>
+        <location filename="../gui/worklist_panel.py" line="564"/>
         <source>S&amp;tation AE:</source>
         <translation>工作站 AE(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="564"/>
+        <location filename="../gui/worklist_panel.py" line="565"/>
         <source>P&amp;atient name:</source>
         <translation>患者姓名(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="565"/>
+        <location filename="../gui/worklist_panel.py" line="566"/>
         <source>A&amp;ccession:</source>
         <translation>检查号(&amp;C)：</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="631"/>
-        <location filename="../gui/worklist_panel.py" line="891"/>
+        <location filename="../gui/worklist_panel.py" line="632"/>
+        <location filename="../gui/worklist_panel.py" line="892"/>
         <source>%n item(s)</source>
         <translation>
             <numerusform>%n 项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="657"/>
+        <location filename="../gui/worklist_panel.py" line="658"/>
         <source>self (this console)</source>
         <translation>self（本控制台）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="679"/>
+        <location filename="../gui/worklist_panel.py" line="680"/>
         <source>the date range ends before it starts</source>
         <translation>日期范围的结束早于开始</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="693"/>
-        <location filename="../gui/worklist_panel.py" line="900"/>
+        <location filename="../gui/worklist_panel.py" line="694"/>
+        <location filename="../gui/worklist_panel.py" line="901"/>
         <source>Worklist query</source>
         <translation>工作列表查询</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="698"/>
+        <location filename="../gui/worklist_panel.py" line="699"/>
         <source>no node named {0}</source>
         <translation>没有名为 {0} 的节点</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="704"/>
+        <location filename="../gui/worklist_panel.py" line="705"/>
         <source>Query {0}</source>
         <translation>查询 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="706"/>
+        <location filename="../gui/worklist_panel.py" line="707"/>
         <source>Querying {0}…</source>
         <translation>正在查询 {0}…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="713"/>
+        <location filename="../gui/worklist_panel.py" line="714"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="717"/>
-        <location filename="../gui/worklist_panel.py" line="799"/>
+        <location filename="../gui/worklist_panel.py" line="718"/>
+        <location filename="../gui/worklist_panel.py" line="800"/>
         <source>Import worklist</source>
         <translation>导入工作列表</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="730"/>
+        <location filename="../gui/worklist_panel.py" line="731"/>
         <source>%n worklist item(s) imported</source>
         <translation>
             <numerusform>已导入 %n 个工作列表项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="761"/>
+        <location filename="../gui/worklist_panel.py" line="762"/>
         <source>Add worklist item</source>
         <translation>添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="761"/>
+        <location filename="../gui/worklist_panel.py" line="762"/>
         <source>Edit worklist item</source>
         <translation>编辑工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="767"/>
+        <location filename="../gui/worklist_panel.py" line="768"/>
         <source>the item no longer exists (deleted meanwhile?)</source>
         <translation>该项已不存在（可能已被删除？）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="776"/>
+        <location filename="../gui/worklist_panel.py" line="777"/>
         <source>Worklist item added</source>
         <translation>已添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="776"/>
+        <location filename="../gui/worklist_panel.py" line="777"/>
         <source>Worklist item saved</source>
         <translation>已保存工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="791"/>
+        <location filename="../gui/worklist_panel.py" line="792"/>
         <source>Delete worklist items</source>
         <translation>删除工作列表项</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="794"/>
+        <location filename="../gui/worklist_panel.py" line="795"/>
         <source>%n worklist item(s) deleted</source>
         <translation>
             <numerusform>已删除 %n 个工作列表项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="801"/>
+        <location filename="../gui/worklist_panel.py" line="802"/>
         <source>Worklist files (*.json *.csv);;All files (*)</source>
         <translation>工作列表文件 (*.json *.csv);;所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="887"/>
+        <location filename="../gui/worklist_panel.py" line="888"/>
         <source>%n item(s) — stopped</source>
         <translation>
             <numerusform>%n 项 — 已停止</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="889"/>
+        <location filename="../gui/worklist_panel.py" line="890"/>
         <source>first %n item(s) — limit reached, narrow the query</source>
         <translation>
             <numerusform>前 %n 项 — 已达上限，请缩小查询范围</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="899"/>
+        <location filename="../gui/worklist_panel.py" line="900"/>
         <source>Query failed</source>
         <translation>查询失败</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="907"/>
+        <location filename="../gui/worklist_panel.py" line="908"/>
         <source>Query stopped</source>
         <translation>查询已停止</translation>
     </message>

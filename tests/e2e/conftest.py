@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,14 @@ CLI_TIMEOUT = 30
 
 
 class DrainedServe(ServeProcess):
-    def __init__(self, data_dir: Path, config: Path | None = None, *extra: str) -> None:
-        super().__init__(data_dir, config, *extra)
+    def __init__(
+        self,
+        data_dir: Path,
+        config: Path | None = None,
+        *extra: str,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(data_dir, config, *extra, preexec_fn=preexec_fn)
         self._stderr: list[str] = []
         self._stdout: list[str] = []
         self._readers = [

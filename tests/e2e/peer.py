@@ -213,15 +213,20 @@ def _ae(title: str) -> bytes:
 
 
 def associate_rq_pdu(
-    abstract: str = MPPS_CLASS, called: str = SERVER_AE, calling: str = CALLING_AE
+    abstract: str = MPPS_CLASS,
+    called: str = SERVER_AE,
+    calling: str = CALLING_AE,
+    *,
+    max_pdu: int = 16384,
+    transfer_syntax: str = IMPLICIT_LE,
 ) -> bytes:
-    """An A-ASSOCIATE-RQ proposing ``abstract`` as context 1 in Implicit VR Little Endian."""
+    """An A-ASSOCIATE-RQ proposing ``abstract`` as context 1 in ``transfer_syntax``."""
     context = (
         struct.pack(">BBBB", 1, 0, 0, 0)
         + _item(0x30, abstract.encode("ascii"))
-        + _item(0x40, IMPLICIT_LE.encode("ascii"))
+        + _item(0x40, transfer_syntax.encode("ascii"))
     )
-    user_info = _item(0x51, struct.pack(">L", 16384)) + _item(0x52, b"1.2.826.0.1.3680043.9.7")
+    user_info = _item(0x51, struct.pack(">L", max_pdu)) + _item(0x52, b"1.2.826.0.1.3680043.9.7")
     body = (
         struct.pack(">HH", 1, 0)
         + _ae(called)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[
 from PySide6.QtWidgets import QMessageBox
 
 from mppsconsole.core.codes import discontinuation_reason
-from mppsconsole.core.events import EventHub
+from mppsconsole.core.events import EventHub, Traffic
 from mppsconsole.core.mpps import COMPLETED, DISCONTINUED, IN_PROGRESS
 from mppsconsole.core.settings import Settings
 from mppsconsole.core.step import RECEIVED, SENT
@@ -291,3 +292,22 @@ def test_window_layout_is_remembered(qtbot, tmp_path: Path, console: MainWindow)
     state = (console.ctx.data_dir / "window.ini").read_text(encoding="utf-8")
     assert "geometry=" in state and "steps_header=" in state
     again.bridge.close()
+
+
+def test_a_full_disk_reported_by_the_scp_is_shown_not_only_logged(
+    console: MainWindow, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    reason = "cannot write /data/images/1.dcm: No space left on device"
+    for _ in range(3):  # a modality retrying: one dialog, the status bar says why
+        console.ctx.hub.publish(
+            Traffic(dt.datetime.now(), "in", "MOD@127.0.0.1:1", "C-STORE", "0xA700", reason, reason)
+        )
+        console.bridge.drain()
+    dialog = console.messages.last_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "No space left on device" in dialog.text()
+    assert dialog.icon() == QMessageBox.Icon.Warning
+    assert "No space left on device" in console.statusBar().currentMessage()
+    shown = [w for w in console.findChildren(QMessageBox) if w.isVisible()]
+    assert shown == [dialog]
+    dialog.close()
