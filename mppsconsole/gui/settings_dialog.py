@@ -79,6 +79,7 @@ class SettingsDialog(QDialog):
         self._messages = messages
         self._local_ae_title = local_ae_title
         self._result = settings
+        self._original = settings  # [tls] and [[access]] pass through the dialog
         self._echo_tasks: list[Task] = []
         self._filling = False
 
@@ -454,7 +455,12 @@ class SettingsDialog(QDialog):
             uid_root=self.uid_root.text().strip(),
             language=str(self.language.currentData()),
             storage_dir=self.storage_dir.text().strip(),
-            **destinations,
+            tls=self._original.tls,
+            access=self._original.access,
+            worklist_destination=destinations["worklist_destination"],
+            mpps_destination=destinations["mpps_destination"],
+            storage_destination=destinations["storage_destination"],
+            commitment_destination=destinations["commitment_destination"],
         )
 
     def accept(self) -> None:

@@ -22,6 +22,7 @@ from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
+from mppsconsole.net import tls
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.sockets import NODELAY_HANDLER
 from mppsconsole.net.status import (
@@ -207,6 +208,7 @@ class CommitmentScp:
             ae_title=node.ae_title,
             ext_neg=[role],
             evt_handlers=[NODELAY_HANDLER],
+            tls_args=tls.client_args(node),
         )
         if not assoc.is_established:
             log.error("Storage commitment report: cannot associate with %s", node.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
+from mppsconsole.net import tls
+from mppsconsole.net.access_gate import AccessGate
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -83,6 +86,13 @@ class DepartmentServer:
         self.storage = StorageScp(context)
         self.commitment = CommitmentScp(context)
         self._server: ThreadedAssociationServer | None = None
+        # Access control and TLS (issue #6): refused = associations rejected for any
+        # reason plus connections that failed the TLS handshake.
+        self.gate = AccessGate(
+            settings.access_policy(), settings.ae_title, self._on_refused, self._on_service_refused
+        )
+        self._refused = 0
+        self._refused_lock = threading.Lock()
 
     def _on_accepted(self, event: Event) -> None:
         guard_responses(event.assoc)
@@ -90,7 +100,40 @@ class DepartmentServer:
         log.info("Association accepted from %s", peer)
         self.ctx.traffic(peer, "ASSOCIATE", "accepted")
 
+    @property
+    def refused(self) -> int:
+        """Associations rejected and TLS handshakes failed since the server was made."""
+        with self._refused_lock:
+            return self._refused
+
+    def _count_refusal(self) -> None:
+        with self._refused_lock:
+            self._refused += 1
+
+    def _on_refused(self, event: Event, calling_ae: str, reason: str) -> None:
+        """The access list rejected an association (pynetdicom's EVT_REJECTED does not fire)."""
+        self._count_refusal()
+        requestor = event.assoc.requestor
+        peer = Peer(calling_ae, f"{requestor.address}:{requestor.port}")
+        text = f"Calling AE title not recognised: {reason}"
+        log.warning("Association rejected from %s (called AE %s): %s", peer, self.ae_title, text)
+        self.ctx.traffic(peer, "ASSOCIATE", f"rejected: {reason}", f"called AE {self.ae_title}")
+
+    def _on_service_refused(self, event: Event, service: str, comment: str) -> None:
+        peer = Peer.of(event)
+        log.warning("Refused %s to %s: not authorized", service, peer)
+        self.ctx.traffic(peer, service.upper(), "0x0124 not authorized", comment)
+
+    def _on_handshake_failed(self, address: str, reason: str) -> None:
+        self._count_refusal()
+        self.ctx.traffic(Peer("?", address), "TLS", f"rejected: {reason}")
+
+    @property
+    def ae_title(self) -> str:
+        return self.settings.ae_title
+
     def _on_rejected(self, event: Event) -> None:
+        self._count_refusal()
         primitive = event.assoc.acceptor.primitive
         requested = event.assoc.requestor.primitive
         called = requested.called_ae_title if requested else ""
@@ -111,8 +154,7 @@ class DepartmentServer:
 
     def _application_entity(self) -> AE:
         ae = AE(ae_title=self.settings.ae_title)
-        ae.require_called_aet = True
-        ae.require_calling_aet = list(self.settings.allowed_calling_aets)
+        ae.require_called_aet = True  # calling AE titles: self.gate (access list)
         ae.maximum_associations = MAX_ASSOCIATIONS
         ae.maximum_pdu_size = MAX_PDU_SIZE
         for abstract in (
@@ -132,35 +174,49 @@ class DepartmentServer:
     def start(self, host: str | None = None, port: int | None = None) -> tuple[str, int]:
         """Listen (in the background); the actual address, e.g. when port 0 was asked."""
         address = (host or self.settings.bind_address, self.settings.port if port is None else port)
+        guard = self.gate.guard
         handlers: list[Any] = [
             NODELAY_HANDLER,
+            (evt.EVT_REQUESTED, self.gate.on_requested),
             (evt.EVT_ACCEPTED, self._on_accepted),
             (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_released),
             (evt.EVT_ABORTED, self._on_aborted),
-            (evt.EVT_N_CREATE, self.mpps.on_create),
-            (evt.EVT_N_SET, self.mpps.on_set),
-            (evt.EVT_N_GET, self.mpps.on_get),
-            (evt.EVT_C_FIND, self.worklist.on_find),
-            (evt.EVT_C_STORE, self.storage.on_store),
-            (evt.EVT_N_ACTION, self.commitment.on_action),
+            (evt.EVT_C_ECHO, guard("verification", _echo, "status")),
+            (evt.EVT_N_CREATE, guard("mpps", self.mpps.on_create, "pair")),
+            (evt.EVT_N_SET, guard("mpps", self.mpps.on_set, "pair")),
+            (evt.EVT_N_GET, guard("mpps", self.mpps.on_get, "pair")),
+            (evt.EVT_C_FIND, guard("worklist", self.worklist.on_find, "yield")),
+            (evt.EVT_C_STORE, guard("storage", self.storage.on_store, "status")),
+            (evt.EVT_N_ACTION, guard("commitment", self.commitment.on_action, "pair")),
             (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
         ]
+        files = self.settings.tls
         try:
-            server = cast(
-                ThreadedAssociationServer,
-                self._application_entity().start_server(
-                    address, block=False, evt_handlers=handlers
-                ),
-            )
+            if files is not None and files.serves:
+                server: ThreadedAssociationServer = tls.start_tls_server(
+                    self._application_entity(),
+                    address,
+                    tls.server_context(files),
+                    handlers,
+                    self._on_handshake_failed,
+                )
+            else:
+                server = cast(
+                    ThreadedAssociationServer,
+                    self._application_entity().start_server(
+                        address, block=False, evt_handlers=handlers
+                    ),
+                )
         except OSError as exc:
             raise UserError(
                 f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
             ) from None
         self._server = server
         bound = server.server_address
-        log.info("SCP %s listening on %s:%d", self.settings.ae_title, bound[0], bound[1])
+        scheme = " (TLS)" if files is not None and files.serves else ""
+        log.info("SCP %s listening on %s:%d%s", self.settings.ae_title, bound[0], bound[1], scheme)
         return str(bound[0]), int(bound[1])
 
     def stop(self) -> None:
@@ -170,6 +226,11 @@ class DepartmentServer:
             server.shutdown()
             _end_associations(server.active_associations, STOP_GRACE_S)
             log.info("SCP stopped")
+
+
+def _echo(event: Event) -> int:
+    """C-ECHO: bound explicitly so that the access list can refuse it too."""
+    return 0x0000
 
 
 def _end_associations(associations: Sequence[Association], grace: float) -> None:

@@ -1,0 +1,109 @@
+"""Applies :mod:`mppsconsole.core.access` to associations and DIMSE requests.
+
+Two places, two answers a peer can act on:
+
+* **Association** (``EVT_REQUESTED``): a calling AE title that is not listed, or
+  comes from a host its entry does not allow, gets A-ASSOCIATE-RJ
+  rejected-permanent, "calling AE title not recognised" (the only PS3.8 reason
+  that fits; the detail goes to our log and traffic view, never to the peer).
+* **Service**: an admitted peer asking for a service its entry does not grant
+  gets the request answered with 0x0124 *Refused: Not authorized* (PS3.7 C.5.x,
+  a general status every DIMSE service may return) and an Error Comment naming
+  the AE and the service. Refusing the presentation context instead would read
+  "abstract syntax not supported" to the peer, which sends integrators looking
+  for a configuration problem on the wrong side; a status with a comment says
+  exactly who is refused what, and DCMTK and pynetdicom both print it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pynetdicom.events import Event
+
+from mppsconsole.core.access import AccessPolicy, refusal_comment
+from mppsconsole.net.status import status_dataset
+
+#: PS3.7 C.5: the peer is not authorized to invoke the operation.
+NOT_AUTHORIZED = 0x0124
+#: A-ASSOCIATE-RJ: rejected-permanent, service-user, calling AE title not recognised.
+_REJECT = (0x01, 0x01, 0x03)
+
+#: (event, calling AE title, reason) for a rejected association.
+Rejected = Callable[[Event, str, str], None]
+#: (event, service, error comment) for a refused request.
+Denied = Callable[[Event, str, str], None]
+
+
+def _calling(event: Event) -> tuple[str, str]:
+    requestor = event.assoc.requestor
+    return str(requestor.ae_title).strip(), str(requestor.address)
+
+
+class AccessGate:
+    """The allow-list check at association time and per request."""
+
+    def __init__(
+        self, policy: AccessPolicy, own_ae_title: str, on_rejected: Rejected, on_denied: Denied
+    ) -> None:
+        self.policy = policy
+        self.own_ae_title = own_ae_title.strip()
+        self.on_rejected = on_rejected
+        self.on_denied = on_denied
+
+    def on_requested(self, event: Event) -> None:
+        """EVT_REQUESTED: reject a peer the access list does not admit."""
+        if self.policy.is_open:
+            return
+        primitive = event.assoc.requestor.primitive
+        if primitive is None or str(primitive.called_ae_title).strip() != self.own_ae_title:
+            return  # pynetdicom rejects it next: "called AE title not recognised"
+        # The requestor's AE title is filled in by the negotiation, after this event.
+        calling = str(primitive.calling_ae_title).strip()
+        decision = self.policy.admit(calling, str(event.assoc.requestor.address))
+        if decision.admitted:
+            return
+        event.assoc.acse.send_reject(*_REJECT)
+        self.on_rejected(event, calling, decision.reason)
+        event.assoc.kill()
+
+    def refused(self, event: Event, service: str) -> Any:
+        """The refusal status for ``service``, or None when the peer may use it."""
+        calling, address = _calling(event)
+        if self.policy.permits(calling, address, service):
+            return None
+        comment = refusal_comment(calling, service)
+        self.on_denied(event, service, comment)
+        return status_dataset(NOT_AUTHORIZED, comment)
+
+    def guard(self, service: str, handler: Callable[[Event], Any], shape: str) -> Any:
+        """``handler`` behind the service check; ``shape`` is how its answer looks.
+
+        ``"status"`` (C-ECHO, C-STORE: a status), ``"pair"`` (DIMSE-N: status and
+        dataset), ``"yield"`` (C-FIND: a generator of (status, identifier)).
+        """
+        if self.policy.is_open:
+            return handler
+
+        if shape == "yield":
+
+            @functools.wraps(handler)
+            def find(event: Event) -> Iterator[Any]:
+                refusal = self.refused(event, service)
+                if refusal is not None:
+                    yield refusal, None
+                    return
+                yield from handler(event)
+
+            return find
+
+        @functools.wraps(handler)
+        def checked(event: Event) -> Any:
+            refusal = self.refused(event, service)
+            if refusal is None:
+                return handler(event)
+            return (refusal, None) if shape == "pair" else refusal
+
+        return checked
