@@ -333,4 +333,3 @@ def test_usage_errors_exit_2(modality: Modality) -> None:
         assert result.code == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert modality.steps() == []
-

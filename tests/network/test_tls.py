@@ -130,9 +130,11 @@ def test_client_from_an_unknown_ca_is_refused_by_our_scp(
 
 
 def test_expired_server_certificate(lab: Lab, db: Database, data_dir: Path) -> None:
-    with tls_scp(db, data_dir, lab.server_tls(server=lab.expired)) as scp:
-        with pytest.raises(PeerError) as failure:
-            echo(MODALITY, lab.node(scp.port, lab.client_tls(lab.client)))
+    with (
+        tls_scp(db, data_dir, lab.server_tls(server=lab.expired)) as scp,
+        pytest.raises(PeerError) as failure,
+    ):
+        echo(MODALITY, lab.node(scp.port, lab.client_tls(lab.client)))
     assert str(failure.value) == (
         f"TLS with 127.0.0.1:{scp.port} failed: certificate verify failed: certificate has expired"
     )
@@ -153,7 +155,7 @@ def test_plain_client_on_the_tls_port_is_logged_and_the_server_lives_on(
 ) -> None:
     with tls_scp(db, data_dir, lab.server_tls()) as scp:
         lines = traffic_of(scp.server)
-        with pytest.raises(PeerError, match="aborted|no answer"):
+        with pytest.raises(PeerError, match=r"aborted|no answer"):
             echo(MODALITY, Node("plain", "MPPSCONSOLE", LOOPBACK, scp.port))
         assert wait_until(lambda: any(t.command == "TLS" for t in lines))
         (line,) = [t for t in lines if t.command == "TLS"]
@@ -190,9 +192,11 @@ def test_tls_1_1_is_refused(lab: Lab, db: Database, data_dir: Path) -> None:
             context.maximum_version = ssl.TLSVersion.TLSv1_1
             with contextlib.suppress(ssl.SSLError, ValueError):
                 context.minimum_version = ssl.TLSVersion.TLSv1_1
-        with socket.create_connection((LOOPBACK, scp.port), timeout=TIMEOUT) as raw:
-            with pytest.raises(ssl.SSLError):
-                context.wrap_socket(raw, server_hostname="localhost")
+        with (
+            socket.create_connection((LOOPBACK, scp.port), timeout=TIMEOUT) as raw,
+            pytest.raises(ssl.SSLError),
+        ):
+            context.wrap_socket(raw, server_hostname="localhost")
         assert wait_until(lambda: scp.server.refused == 1)
 
 
