@@ -7,12 +7,15 @@ Two places, two answers a peer can act on:
   rejected-permanent, "calling AE title not recognised" (the only PS3.8 reason
   that fits; the detail goes to our log and traffic view, never to the peer).
 * **Service**: an admitted peer asking for a service its entry does not grant
-  gets the request answered with 0x0124 *Refused: Not authorized* (PS3.7 C.5.x,
-  a general status every DIMSE service may return) and an Error Comment naming
-  the AE and the service. Refusing the presentation context instead would read
-  "abstract syntax not supported" to the peer, which sends integrators looking
-  for a configuration problem on the wrong side; a status with a comment says
-  exactly who is refused what, and DCMTK and pynetdicom both print it.
+  gets that request refused with an Error Comment naming the AE and the
+  service ("CT1 is not authorized for worklist"). The status is 0x0124
+  *Refused: Not authorized* for the DIMSE-N services (MPPS, storage
+  commitment), where PS3.7 defines it; C-ECHO, C-FIND and C-STORE have no such
+  status in PS3.7 (DCMTK prints 0x0124 there as "Unknown Status"), so they get
+  0x0122 *Refused: SOP Class not supported*, the refusal PS3.7 does define for
+  all three, and the comment says why. Refusing the presentation context
+  instead would leave the peer with "abstract syntax not supported" and no
+  comment at all, sending integrators looking for the problem on the wrong side.
 """
 
 from __future__ import annotations
@@ -26,8 +29,17 @@ from pynetdicom.events import Event
 from mppsconsole.core.access import AccessPolicy, refusal_comment
 from mppsconsole.net.status import status_dataset
 
-#: PS3.7 C.5: the peer is not authorized to invoke the operation.
+#: PS3.7: the peer is not authorized to invoke the operation (DIMSE-N services).
 NOT_AUTHORIZED = 0x0124
+#: PS3.7: the refusal C-ECHO, C-FIND and C-STORE define (they have no "not authorized").
+SOP_CLASS_NOT_SUPPORTED = 0x0122
+_REFUSAL_STATUS = {
+    "verification": SOP_CLASS_NOT_SUPPORTED,
+    "worklist": SOP_CLASS_NOT_SUPPORTED,
+    "storage": SOP_CLASS_NOT_SUPPORTED,
+    "mpps": NOT_AUTHORIZED,
+    "commitment": NOT_AUTHORIZED,
+}
 #: A-ASSOCIATE-RJ: rejected-permanent, service-user, calling AE title not recognised.
 _REJECT = (0x01, 0x01, 0x03)
 
@@ -76,7 +88,7 @@ class AccessGate:
             return None
         comment = refusal_comment(calling, service)
         self.on_denied(event, service, comment)
-        return status_dataset(NOT_AUTHORIZED, comment)
+        return status_dataset(_REFUSAL_STATUS[service], comment)
 
     def guard(self, service: str, handler: Callable[[Event], Any], shape: str) -> Any:
         """``handler`` behind the service check; ``shape`` is how its answer looks.

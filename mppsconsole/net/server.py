@@ -122,7 +122,7 @@ class DepartmentServer:
     def _on_service_refused(self, event: Event, service: str, comment: str) -> None:
         peer = Peer.of(event)
         log.warning("Refused %s to %s: not authorized", service, peer)
-        self.ctx.traffic(peer, service.upper(), "0x0124 not authorized", comment)
+        self.ctx.traffic(peer, service.upper(), "refused: not authorized", comment)
 
     def _on_handshake_failed(self, address: str, reason: str) -> None:
         self._count_refusal()
