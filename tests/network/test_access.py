@@ -1,11 +1,8 @@
 """The access list on real associations: by calling AE, by host, by service.
 
-127.0.0.1 and 127.0.0.2 are two loopback source addresses of one machine, so
-"the same AE title from another host" is tested without a second machine (the
-SCP listens on all loopback addresses here: 127.0.0.0/8 reaches a 0.0.0.0 bind
-only, so these servers bind 0.0.0.0... no: Linux routes all of 127/8 to lo, and
-a server bound to 127.0.0.1 still only accepts connections *to* 127.0.0.1; the
-source address is what the client binds).
+Linux routes all of 127.0.0.0/8 to the loopback interface, so a client bound to
+127.0.0.2 reaches the SCP on 127.0.0.1 from "another host": the same AE title
+from two addresses without a second machine.
 """
 
 from __future__ import annotations
