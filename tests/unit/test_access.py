@@ -84,7 +84,7 @@ def test_an_entry_without_services_grants_all() -> None:
 def test_rules_check_their_own_values() -> None:
     with pytest.raises(ValueError, match="unknown service 'print'"):
         AccessRule("CT1", services=("print",))
-    with pytest.raises(ValueError, match="not an IP address or network: 'ris.local'"):
+    with pytest.raises(ValueError, match=r"not an IP address or network: 'ris\.local'"):
         AccessRule("CT1", hosts=("ris.local",))
 
 
