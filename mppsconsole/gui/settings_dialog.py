@@ -45,6 +45,7 @@ from mppsconsole.core.settings import (
     parse_settings,
 )
 from mppsconsole.gui.messages import UserMessages
+from mppsconsole.gui.security_tab import SecurityTab, check_tls
 from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.net.echo_scu import echo
 
@@ -88,6 +89,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._make_modality_tab(), self.tr("&Modality"))
         self.tabs.addTab(self._make_nodes_tab(), self.tr("&Nodes"))
         self.tabs.addTab(self._make_destinations_tab(), self.tr("&Destinations"))
+        self.security = SecurityTab(self)
+        self.tabs.addTab(self.security, self.tr("Sec&urity"))
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #c8452f")
         self.error.setWordWrap(True)
@@ -260,6 +263,7 @@ class SettingsDialog(QDialog):
         for kind in DESTINATIONS:
             self._refresh_destination(kind, getattr(settings, f"{kind}_destination"))
         self._update_buttons()
+        self.security.load(settings)
 
     def _append_node(self, node: Node) -> int:
         row = self.nodes.rowCount()
@@ -455,7 +459,7 @@ class SettingsDialog(QDialog):
             uid_root=self.uid_root.text().strip(),
             language=str(self.language.currentData()),
             storage_dir=self.storage_dir.text().strip(),
-            tls=self._original.tls,
+            tls=self.security.tls_settings(),
             access=self._original.access,
             worklist_destination=destinations["worklist_destination"],
             mpps_destination=destinations["mpps_destination"],
@@ -466,6 +470,7 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         try:
             settings = parse_settings(dump_settings(self._collect()), Path("settings"))
+            check_tls(settings)
         except UserError as exc:
             self._show_error(_FILE_PREFIX.sub("", str(exc)))
             return
