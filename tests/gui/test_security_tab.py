@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pytestqt.qtbot import QtBot
 
 from mppsconsole.core.access import AccessRule
-from mppsconsole.core.settings import TlsSettings
+from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.settings import Settings, TlsSettings
+from mppsconsole.gui.scp_control import ScpController
 from mppsconsole.gui.settings_dialog import SettingsDialog
 from mppsconsole.gui.tasks import TaskRunner
 from mppsconsole.net.certificates import init_lab
+from mppsconsole.store.db import Database
+from tests.conftest import LOOPBACK, wait_until
 from tests.gui.conftest import RecordingMessages
 from tests.gui.test_settings_dialog import CONFIGURED, make_dialog, press_ok
 
@@ -75,3 +81,32 @@ def test_no_access_entries_says_it_is_open(
     assert dialog.security.access_note.text().startswith("Open: any calling AE title")
     press_ok(dialog)
     assert dialog.settings().tls is None
+
+
+def test_refused_associations_are_counted_in_the_server_status(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    hub = EventHub()
+    lines: list[Traffic] = []
+    hub.subscribe(lambda event: lines.append(event) if isinstance(event, Traffic) else None)
+    scp = ScpController(db, hub, tmp_path / "images")
+    states: list[str] = []
+    scp.state_changed.connect(lambda text, _ok: states.append(text))
+    settings = Settings(bind_address=LOOPBACK, port=0, access=(AccessRule("MOD1"),))
+    try:
+        assert scp.start(settings, host=LOOPBACK, port=0)
+        assert scp.address is not None
+        ae = AE(ae_title="STRANGER")
+        ae.acse_timeout = 10
+        ae.add_requested_context(Verification)
+        assoc = ae.associate(LOOPBACK, scp.address[1], ae_title=settings.ae_title)
+        assert assoc.is_rejected
+        ae.shutdown()
+        assert wait_until(lambda: any(line.command == "ASSOCIATE" for line in lines))
+        scp.count(lines)
+        assert "0 associations" in states[-1]
+        assert states[-1].endswith("· 1 refused")
+    finally:
+        scp.stop()
+        db.close()
