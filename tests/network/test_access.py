@@ -12,12 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 from pynetdicom import AE
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
     ModalityPerformedProcedureStep,
     ModalityWorklistInformationFind,
+    StorageCommitmentPushModel,
+    StorageCommitmentPushModelInstance,
     Verification,
 )
 
@@ -45,6 +48,7 @@ RULES = (
     AccessRule("NET", hosts=("127.0.0.0/30",)),
     AccessRule("MPPSONLY", services=("verification", "mpps")),
     AccessRule("FINDER", services=("verification",)),
+    AccessRule("STOREONLY", services=("storage",)),
 )
 
 
@@ -161,6 +165,33 @@ def test_services_not_granted_get_not_authorized_with_a_comment(scp: RunningServ
         status, _ = a.send_n_create(create_dataset(), ModalityPerformedProcedureStep, None)
         assert status.Status == 0x0124
         assert status.ErrorComment == "FINDER is not authorized for mpps"
+
+
+def test_echo_and_commitment_can_be_withheld_too(
+    scp: RunningServer, traffic: list[Traffic]
+) -> None:
+    with associate(scp, Verification, StorageCommitmentPushModel, ae_title="STOREONLY") as a:
+        echoed = a.send_c_echo()
+        assert echoed.Status == 0x0122
+        assert echoed.ErrorComment == "STOREONLY is not authorized for verification"
+        request = Dataset()
+        request.TransactionUID = generate_uid()
+        request.ReferencedSOPSequence = []
+        status, _ = a.send_n_action(
+            request, 1, StorageCommitmentPushModel, StorageCommitmentPushModelInstance
+        )
+        assert status.Status == 0x0124
+        assert status.ErrorComment == "STOREONLY is not authorized for commitment"
+    refusals = [(t.command, t.status, t.detail) for t in traffic if t.status.startswith("refused")]
+    assert refusals == [
+        (
+            "VERIFICATION",
+            "refused: not authorized",
+            "STOREONLY is not authorized for verification",
+        ),
+        ("COMMITMENT", "refused: not authorized", "STOREONLY is not authorized for commitment"),
+    ]
+    assert scp.server.refused == 0  # requests refused, not associations
 
 
 def test_our_scu_reports_the_refusal(scp: RunningServer) -> None:
