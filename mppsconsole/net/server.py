@@ -97,8 +97,9 @@ class DepartmentServer:
     def _on_accepted(self, event: Event) -> None:
         guard_responses(event.assoc)
         peer = Peer.of(event)
-        log.info("Association accepted from %s", peer)
-        self.ctx.traffic(peer, "ASSOCIATE", "accepted")
+        secured = tls.session_summary(getattr(event.assoc.dul.socket, "socket", None))
+        log.info("Association accepted from %s%s", peer, f" ({secured})" if secured else "")
+        self.ctx.traffic(peer, "ASSOCIATE", "accepted", secured)
 
     @property
     def refused(self) -> int:

@@ -176,6 +176,19 @@ def is_tls_failure(text: str) -> bool:
     return "ssl" in text.lower()
 
 
+def session_summary(sock: object) -> str:
+    """How an accepted association is secured, for the traffic log; '' when it is plain."""
+    if not isinstance(sock, ssl.SSLSocket):
+        return ""
+    cipher = sock.cipher()
+    text = f"{sock.version()} {cipher[0] if cipher else ''}".strip()
+    cert = sock.getpeercert()
+    names = dict(pair for rdn in cert.get("subject", ()) for pair in rdn) if cert else {}
+    if "commonName" in names:
+        text += f", client certificate {names['commonName']!r}"
+    return text
+
+
 # --- the listener ---------------------------------------------------------------------------
 
 #: Called with (peer "host:port", reason) when a client fails the handshake.
@@ -227,7 +240,7 @@ def start_tls_server(
     )
     server.on_handshake_failed = on_handshake_failed
     thread = threading.Thread(
-        target=server.serve_forever, name=f"TlsAcceptor@{address[1]}", daemon=True
+        target=server.serve_forever, name=f"TlsAcceptor@{server.server_address[1]}", daemon=True
     )
     thread.start()
     ae._servers.append(server)  # so that ae.shutdown() stops it too, as start_server's would

@@ -81,6 +81,18 @@ def test_mpps_and_images_over_mutually_authenticated_tls(
         assert scp.server.refused == 0
 
 
+def test_accepted_tls_associations_say_how_they_are_secured(
+    lab: Lab, db: Database, data_dir: Path
+) -> None:
+    with tls_scp(db, data_dir, lab.server_tls(require_client_cert=True)) as scp:
+        lines = traffic_of(scp.server)
+        echo(MODALITY, lab.node(scp.port, lab.client_tls(lab.client)))
+        assert wait_until(lambda: any(t.status == "accepted" for t in lines))
+        (accepted,) = [t for t in lines if t.status == "accepted"]
+        assert accepted.detail.startswith("TLSv1.")
+        assert accepted.detail.endswith(", client certificate 'test SCU'")
+
+
 def test_client_without_certificate_is_refused_when_one_is_required(
     lab: Lab, db: Database, data_dir: Path
 ) -> None:
