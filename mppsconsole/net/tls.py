@@ -183,9 +183,10 @@ def session_summary(sock: object) -> str:
     cipher = sock.cipher()
     text = f"{sock.version()} {cipher[0] if cipher else ''}".strip()
     cert = sock.getpeercert()
-    names = dict(pair for rdn in cert.get("subject", ()) for pair in rdn) if cert else {}
-    if "commonName" in names:
-        text += f", client certificate {names['commonName']!r}"
+    subject: Any = cert.get("subject", ()) if cert else ()
+    common_names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+    if common_names:
+        text += f", client certificate {common_names[0]!r}"
     return text
 
 
