@@ -34,6 +34,10 @@ DIMSE_TIMEOUT = 30.0
 NETWORK_TIMEOUT = 60.0
 
 
+#: Recorded for a connection the peer reset while we waited for its answer.
+_RESET = "connection reset"
+
+
 class _ConnectErrors(logging.Handler):
     """Collects pynetdicom's 'TCP Initialisation Error' lines, by thread."""
 
@@ -51,6 +55,9 @@ class _ConnectErrors(logging.Handler):
             # A TLS 1.3 server refuses a client certificate (or its absence) after the
             # handshake: the DUL's first read fails, and pynetdicom logs it (dul.py).
             text = str(error)
+        elif isinstance(error, ConnectionResetError):
+            # What a plain client hears from a TLS port that gave up on its handshake.
+            text = _RESET
         else:
             return
         with self.lock_:
@@ -108,6 +115,9 @@ def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
     with _connect_errors.lock_:
         # The DUL thread makes the TCP connection, so its records carry its name.
         connect_error = _connect_errors.by_thread.pop(assoc.dul.name, None)
+    if connect_error == _RESET:
+        hint = "" if node.tls else " (does it expect TLS?)"
+        return PeerError(f"{where} reset the connection during negotiation{hint}")
     if connect_error and node.tls and tls.is_tls_failure(connect_error):
         return PeerError(f"TLS with {node.host}:{node.port} failed: {tls.describe(connect_error)}")
     if connect_error:
