@@ -21,13 +21,18 @@ Two places, two answers a peer can act on:
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from pynetdicom.events import Event
 
 from mppsconsole.core.access import AccessPolicy, refusal_comment
+from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.status import status_dataset
+
+log = logging.getLogger("mppsconsole.net.server")  # where the other association lines go
 
 #: PS3.7: the peer is not authorized to invoke the operation (DIMSE-N services).
 NOT_AUTHORIZED = 0x0124
@@ -119,3 +124,48 @@ class AccessGate:
             return (refusal, None) if shape == "pair" else refusal
 
         return checked
+
+
+class Refusals:
+    """Logs, publishes (Traffic events) and counts what the SCP refuses.
+
+    ``count`` is associations rejected for any reason (access list, called AE,
+    too many associations) plus connections that failed the TLS handshake; the
+    window shows it beside the association count. Reasons are plain sentences,
+    so the traffic log and the audit trail can keep them as they are.
+    """
+
+    def __init__(self, ctx: ScpContext, own_ae_title: str) -> None:
+        self.ctx = ctx
+        self.own_ae_title = own_ae_title
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+    def counted(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def association(self, event: Event, calling_ae: str, reason: str) -> None:
+        """The access list rejected an association (pynetdicom's EVT_REJECTED does not fire)."""
+        self.counted()
+        requestor = event.assoc.requestor
+        peer = Peer(calling_ae, f"{requestor.address}:{requestor.port}")
+        called = self.own_ae_title
+        text = f"Calling AE title not recognised: {reason}"
+        log.warning("Association rejected from %s (called AE %s): %s", peer, called, text)
+        self.ctx.traffic(peer, "ASSOCIATE", f"rejected: {reason}", f"called AE {called}")
+
+    def service(self, event: Event, service: str, comment: str) -> None:
+        peer = Peer.of(event)
+        log.warning("Refused %s to %s: not authorized", service, peer)
+        self.ctx.traffic(peer, service.upper(), "refused: not authorized", comment)
+
+    def handshake(self, address: str, reason: str) -> None:
+        """A TLS handshake failed (already logged by net/tls.py with the OpenSSL detail)."""
+        self.counted()
+        self.ctx.traffic(Peer("?", address), "TLS", f"rejected: {reason}")

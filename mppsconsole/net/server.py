@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
 from mppsconsole.net import tls
-from mppsconsole.net.access_gate import AccessGate
+from mppsconsole.net.access_gate import AccessGate, Refusals
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -86,13 +85,14 @@ class DepartmentServer:
         self.storage = StorageScp(context)
         self.commitment = CommitmentScp(context)
         self._server: ThreadedAssociationServer | None = None
-        # Access control and TLS (issue #6): refused = associations rejected for any
-        # reason plus connections that failed the TLS handshake.
+        # Access control and TLS (issue #6).
+        self.refusals = Refusals(context, settings.ae_title)
         self.gate = AccessGate(
-            settings.access_policy(), settings.ae_title, self._on_refused, self._on_service_refused
+            settings.access_policy(),
+            settings.ae_title,
+            self.refusals.association,
+            self.refusals.service,
         )
-        self._refused = 0
-        self._refused_lock = threading.Lock()
 
     def _on_accepted(self, event: Event) -> None:
         guard_responses(event.assoc)
@@ -104,37 +104,10 @@ class DepartmentServer:
     @property
     def refused(self) -> int:
         """Associations rejected and TLS handshakes failed since the server was made."""
-        with self._refused_lock:
-            return self._refused
-
-    def _count_refusal(self) -> None:
-        with self._refused_lock:
-            self._refused += 1
-
-    def _on_refused(self, event: Event, calling_ae: str, reason: str) -> None:
-        """The access list rejected an association (pynetdicom's EVT_REJECTED does not fire)."""
-        self._count_refusal()
-        requestor = event.assoc.requestor
-        peer = Peer(calling_ae, f"{requestor.address}:{requestor.port}")
-        text = f"Calling AE title not recognised: {reason}"
-        log.warning("Association rejected from %s (called AE %s): %s", peer, self.ae_title, text)
-        self.ctx.traffic(peer, "ASSOCIATE", f"rejected: {reason}", f"called AE {self.ae_title}")
-
-    def _on_service_refused(self, event: Event, service: str, comment: str) -> None:
-        peer = Peer.of(event)
-        log.warning("Refused %s to %s: not authorized", service, peer)
-        self.ctx.traffic(peer, service.upper(), "refused: not authorized", comment)
-
-    def _on_handshake_failed(self, address: str, reason: str) -> None:
-        self._count_refusal()
-        self.ctx.traffic(Peer("?", address), "TLS", f"rejected: {reason}")
-
-    @property
-    def ae_title(self) -> str:
-        return self.settings.ae_title
+        return self.refusals.count
 
     def _on_rejected(self, event: Event) -> None:
-        self._count_refusal()
+        self.refusals.counted()
         primitive = event.assoc.acceptor.primitive
         requested = event.assoc.requestor.primitive
         called = requested.called_ae_title if requested else ""
@@ -201,7 +174,7 @@ class DepartmentServer:
                     address,
                     tls.server_context(files),
                     handlers,
-                    self._on_handshake_failed,
+                    self.refusals.handshake,
                 )
             else:
                 server = cast(
