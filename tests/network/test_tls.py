@@ -16,7 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
+from pynetdicom import AE
+from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
 from mppsconsole.core.errors import ConfigError, PeerError
 from mppsconsole.core.events import Traffic
@@ -24,12 +27,14 @@ from mppsconsole.core.settings import Node, TlsSettings
 from mppsconsole.net import tls
 from mppsconsole.net.echo_scu import echo
 from mppsconsole.net.modality import complete_step, start_step
+from mppsconsole.net.scp_context import Peer
 from mppsconsole.net.server import DepartmentServer
 from mppsconsole.net.workstation import Patient, Workstation
 from mppsconsole.store import steps
 from mppsconsole.store.db import Database
 from tests.conftest import LOOPBACK, RunningServer, dcmtk, dcmtk_env, wait_until
 from tests.network.conftest import TIMEOUT, ct_image, settings
+from tests.network.test_commitment_scp import REQUESTER_AE, Reports
 from tests.network.tls_certs import Lab, make_lab
 
 MODALITY = "MODALITY1"
@@ -346,3 +351,60 @@ def test_dcmtk_echoscu_failures_over_tls(lab: Lab, db: Database, data_dir: Path)
             str(lab.other_ca),
         )
         assert code != 0, log
+
+
+def test_commitment_report_to_a_tls_node_goes_over_tls(
+    lab: Lab, db: Database, data_dir: Path
+) -> None:
+    """A report on a new association (the requester has gone) uses the node's TLS setting."""
+    receiver_ae = AE(ae_title=REQUESTER_AE)
+    receiver_ae.acse_timeout = receiver_ae.dimse_timeout = receiver_ae.network_timeout = TIMEOUT
+    receiver_ae.add_supported_context(StorageCommitmentPushModel, scu_role=True, scp_role=True)
+    reports = Reports()
+    receiver = receiver_ae.start_server(
+        (LOOPBACK, 0),
+        block=False,
+        ssl_context=tls.server_context(lab.server_tls(require_client_cert=True, server=lab.client)),
+        evt_handlers=[*reports.handlers],
+    )
+    port = int(receiver.server_address[1])
+    files = lab.server_tls()
+    nodes = (Node("modality", REQUESTER_AE, LOOPBACK, port, tls=True),)
+    server = RunningServer(db, settings(tls=files, nodes=nodes), data_dir / "images")
+    try:
+        report = Dataset()
+        report.TransactionUID = generate_uid()
+        report.ReferencedSOPSequence = []
+        server.server.commitment._send_on_new_association(
+            Peer(REQUESTER_AE, "127.0.0.1:1"), 1, report
+        )
+        assert reports.wait(), "no report over TLS"
+        ((event_type, info, _mode),) = reports.received
+        assert event_type == 1 and info.TransactionUID == report.TransactionUID
+    finally:
+        server.stop()
+        receiver.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("openssl", "phrase"),
+    [
+        (
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local "
+            "issuer certificate (_ssl.c:1006)",
+            "certificate verify failed: unknown CA",
+        ),
+        (
+            "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1006)",
+            "the peer does not accept TLS 1.2 or later",
+        ),
+        (
+            "[SSL: SSLV3_ALERT_CERTIFICATE_EXPIRED] sslv3 alert certificate expired",
+            "the peer refused our certificate: certificate has expired",
+        ),
+        ("The handshake operation timed out", "no TLS handshake within 10 s"),
+        ("[SSL: SOMETHING_NEW] something new (_ssl.c:1)", "TLS error: [SSL: SOMETHING_NEW]"),
+    ],
+)
+def test_openssl_reasons_in_words(openssl: str, phrase: str) -> None:
+    assert tls.describe(openssl).startswith(phrase)
