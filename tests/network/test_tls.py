@@ -318,6 +318,23 @@ def test_dcmtk_echoscu_and_storescu_over_tls(
 
 
 @pytest.mark.dcmtk
+@pytest.mark.parametrize(
+    ("profile", "protocol"),
+    [("+py", "TLSv1.3"), ("+px", "TLSv1.3"), ("+pz", "TLSv1.2")],
+    ids=["bcp195-nd", "bcp195", "bcp195-ex"],
+)
+def test_dcmtk_bcp195_profiles(
+    lab: Lab, db: Database, data_dir: Path, profile: str, protocol: str
+) -> None:
+    """DCMTK's three BCP 195 profiles all meet ours (the extended one caps at TLS 1.2)."""
+    keys = ("+tls", str(lab.client.key), str(lab.client.cert), "+cf", str(lab.ca))
+    with tls_scp(db, data_dir, lab.server_tls(require_client_cert=True)) as scp:
+        code, log = dcmtk_tls("echoscu", scp, lab, "-d", *keys, profile)
+    assert code == 0, log
+    assert f"Protocol    : {protocol}" in log, log
+
+
+@pytest.mark.dcmtk
 def test_dcmtk_echoscu_failures_over_tls(lab: Lab, db: Database, data_dir: Path) -> None:
     with tls_scp(db, data_dir, lab.server_tls(require_client_cert=True)) as scp:
         lines = traffic_of(scp.server)
