@@ -25,7 +25,7 @@ from mppsconsole.core.errors import ConfigError, InputError, UserError
 from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.nodes import destination
 from mppsconsole.core.profile import Profile, load_profile
-from mppsconsole.core.settings import Node, Settings, valid_ae_title
+from mppsconsole.core.settings import Node, Settings, TlsSettings, valid_ae_title
 from mppsconsole.core.step import RECEIVED, SENT
 from mppsconsole.core.validation import Finding
 from mppsconsole.core.worklist import WorklistItem, build_item
@@ -88,6 +88,7 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
     settings = app.load(locations)
     if args.aet:
         settings = dataclasses.replace(settings, ae_title=args.aet)
+    settings = _serve_tls(args, settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -98,7 +99,10 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
         if profile_path and profile:
             _use_serve_profile(server, profile_path, profile)
         host, port = server.start(args.host, args.port)
-        print(f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}", flush=True)
+        scheme = " (TLS)" if settings.tls is not None and settings.tls.serves else ""
+        print(
+            f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}{scheme}", flush=True
+        )
         try:
             while not stop.wait(0.5):
                 pass
@@ -350,7 +354,7 @@ def _scu(args: argparse.Namespace, locations: paths.Locations) -> tuple[Settings
     settings = app.load(locations)
     if args.aet is not None and not valid_ae_title(args.aet):
         raise InputError(f"invalid calling AE title {args.aet!r} (1-16 characters, no backslash)")
-    node = destination(args.to, settings, args.aec)
+    node = _node_tls(args, settings, destination(args.to, settings, args.aec))
     return settings, node, Workstation.from_settings(settings, args.aet)
 
 
@@ -440,7 +444,11 @@ def cmd_mpps_complete(args: argparse.Namespace, locations: paths.Locations) -> i
     from mppsconsole.net.modality import complete_step
 
     settings, node, station = _scu(args, locations)
-    storage = destination(args.store_to, settings, args.store_aec) if args.store_to else None
+    storage = (
+        _node_tls(args, settings, destination(args.store_to, settings, args.store_aec))
+        if args.store_to
+        else None
+    )
     with app.open_store(locations, settings) as db:
         summary = complete_step(
             db,
@@ -524,6 +532,88 @@ def cmd_commit(args: argparse.Namespace, locations: paths.Locations) -> int:
     return 1
 
 
+# --- TLS (issue #6) -----------------------------------------------------------
+
+
+def _add_tls_flags(parser: argparse.ArgumentParser, *, serving: bool) -> None:
+    """--tls-cert/--tls-key/--tls-ca, overriding the settings' [tls] table."""
+    group = parser.add_argument_group("TLS (override the settings' [tls] table)")
+    if not serving:
+        group.add_argument(
+            "--tls", action="store_true", help="use TLS with the settings' [tls] files"
+        )
+    group.add_argument("--tls-cert", metavar="PEM", help="our certificate (implies TLS)")
+    group.add_argument("--tls-key", metavar="PEM", help="its private key")
+    group.add_argument(
+        "--tls-ca", metavar="PEM", help="CA certificate(s) peers must chain to (implies TLS)"
+    )
+    if serving:
+        group.add_argument(
+            "--tls-require-client-cert",
+            action="store_true",
+            help="mutual authentication: clients need a certificate from --tls-ca",
+        )
+
+
+def _tls_override(args: argparse.Namespace, settings: Settings) -> TlsSettings | None:
+    """The settings' [tls] with the command line's files; None when no flag was given."""
+    given = {k: getattr(args, f"tls_{k}", None) for k in ("cert", "key", "ca")}
+    require = getattr(args, "tls_require_client_cert", False)
+    if not any(given.values()) and not require and not getattr(args, "tls", False):
+        return None
+    base = settings.tls or TlsSettings()
+    absolute = {k: str(Path(v).absolute()) if v else "" for k, v in given.items()}
+    tls = dataclasses.replace(
+        base,
+        cert=absolute["cert"] or base.cert,
+        key=absolute["key"] or base.key,
+        ca=absolute["ca"] or base.ca,
+    )
+    if require:
+        tls = dataclasses.replace(tls, require_client_cert=True)
+    if bool(tls.cert) != bool(tls.key):
+        raise InputError("--tls-cert and --tls-key go together")
+    return tls
+
+
+def _serve_tls(args: argparse.Namespace, settings: Settings) -> Settings:
+    tls = _tls_override(args, settings)
+    if tls is None:
+        return settings
+    if not tls.serves:
+        raise InputError("serve with TLS needs --tls-cert and --tls-key (or [tls] cert and key)")
+    if tls.require_client_cert and not tls.ca:
+        raise InputError("--tls-require-client-cert needs --tls-ca (the clients' CA)")
+    return dataclasses.replace(settings, tls=tls)
+
+
+def _node_tls(args: argparse.Namespace, settings: Settings, node: Node) -> Node:
+    """``node`` as configured, or switched to TLS by --tls / --tls-* (never back to plain)."""
+    tls = _tls_override(args, settings)
+    if tls is None:
+        return node
+    return dataclasses.replace(node, tls=True, tls_files=tls)
+
+
+def cmd_tls_init(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.certificates import init_lab
+
+    directory = Path(args.dir).absolute()
+    files = init_lab(directory, force=args.force)
+    for path in files.paths():
+        print(f"wrote {path}")
+    print(
+        "\nFor this console's settings (config.toml):\n\n"
+        f"[tls]\ncert = {json.dumps(str(files.node_cert))}\n"
+        f"key = {json.dumps(str(files.node_key))}\n"
+        f"ca = {json.dumps(str(files.ca_cert))}\n"
+        "require_client_cert = false   # true: peers need a certificate from this CA\n"
+        f"\nGive the peer {files.peer_cert.name}, {files.peer_key.name} and {files.ca_cert.name}; "
+        f"keep {files.ca_key.name} private (it signs new certificates)."
+    )
+    return 0
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -590,6 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="server behaviour profile (TOML: strict/lenient, injected faults); SIGHUP reloads",
     )
+    _add_tls_flags(serve, serving=True)
     serve.set_defaults(handler=cmd_serve)
 
     wl = sub.add_parser("worklist", parents=[common], help="the local worklist")
@@ -618,6 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
     scu.add_argument("--to", required=True, help="HOST:PORT or a node name from the settings")
     scu.add_argument("--aec", help="called AE title (default: the node's, or ANY-SCP)")
     scu.add_argument("--aet", help="our calling AE title (default from settings)")
+    _add_tls_flags(scu, serving=False)
 
     ec = sub.add_parser("echo", parents=[common, scu], help="C-ECHO a node")
     ec.set_defaults(handler=cmd_echo)
@@ -661,6 +753,7 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--to")
     disc.add_argument("--aec")
     disc.add_argument("--aet")
+    _add_tls_flags(disc, serving=False)
     disc.add_argument(
         "--reason", default="110513", help="CID 9300 code value (default 110513); 'list' shows them"
     )
@@ -681,6 +774,15 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--mpps", required=True, help="SOP Instance UID of the procedure step")
     cm.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the report")
     cm.set_defaults(handler=cmd_commit)
+
+    tl = sub.add_parser("tls", parents=[common], help="DICOM TLS helpers")
+    tl_sub = tl.add_subparsers(dest="tls_command", metavar="ACTION", required=True)
+    ti = tl_sub.add_parser(
+        "init", parents=[common], help="write a lab CA and node certificates to DIR"
+    )
+    ti.add_argument("dir", metavar="DIR")
+    ti.add_argument("--force", action="store_true", help="replace existing files in DIR")
+    ti.set_defaults(handler=cmd_tls_init)
 
     st = sub.add_parser("steps", parents=[common], help="procedure steps received and sent")
     st_sub = st.add_subparsers(dest="steps_command", metavar="ACTION", required=True)

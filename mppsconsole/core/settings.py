@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from mppsconsole.core.access import SERVICES, AccessPolicy, AccessRule
 from mppsconsole.core.errors import ConfigError
 from mppsconsole.core.limits import LIMIT_FIELDS, Limits
 
@@ -38,6 +39,112 @@ class Node:
     host: str
     port: int
     tls: bool = False
+    #: The certificate files to use when ``tls`` is set: the settings' ``[tls]`` table,
+    #: attached by :meth:`Settings.node` (or the CLI's --tls-* flags); never written to TOML,
+    #: and not part of the node's identity (a node is the same node whatever files we use).
+    tls_files: TlsSettings | None = dataclasses.field(default=None, compare=False)
+
+
+# --- TLS and access control (issue #6) ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsSettings:
+    """The ``[tls]`` table: this console's certificate and the CA it trusts.
+
+    With ``cert`` and ``key`` the SCP serves TLS only, on its port (no plain
+    listener beside it: a department that sets up TLS wants no clear-text
+    door left open; 2762 is DICOM's registered TLS port). The same pair is
+    the client certificate for TLS nodes. ``ca`` verifies peers; without it
+    the system's trust store verifies servers and client certificates are
+    not asked for. Paths are absolute (relative ones in the file are taken
+    relative to the file).
+    """
+
+    cert: str = ""
+    key: str = ""
+    ca: str = ""
+    require_client_cert: bool = False
+    #: Servers' certificates must name the host we connect to (SAN), as HTTPS does.
+    check_hostname: bool = True
+
+    @property
+    def serves(self) -> bool:
+        return bool(self.cert and self.key)
+
+
+def _parse_tls(data: dict[str, Any], text: str, path: Path) -> TlsSettings | None:
+    if "tls" not in data:
+        return None
+    if not isinstance(data["tls"], dict):
+        raise ConfigError(f"{path}: [tls] must be a table")
+    tls = _Reader(path, text, data["tls"], "tls.", ("tls", 1))
+    files = {}
+    for key in ("cert", "key", "ca"):
+        value = tls.get(key, str, "")
+        files[key] = str((path.parent / Path(value).expanduser()).absolute()) if value else ""
+    if bool(files["cert"]) != bool(files["key"]):
+        raise tls.fail("key" if files["cert"] else "cert", "cert and key go together")
+    settings = TlsSettings(
+        **files,
+        require_client_cert=tls.get("require_client_cert", bool, False),
+        check_hostname=tls.get("check_hostname", bool, True),
+    )
+    if settings.require_client_cert and not (settings.ca and settings.serves):
+        raise tls.fail("require_client_cert", "needs cert, key and ca (the CA of the clients)")
+    return settings
+
+
+def _parse_access(data: dict[str, Any], text: str, path: Path) -> tuple[AccessRule, ...]:
+    raw = data.get("access", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: access must be an array of tables ([[access]])")
+    rules = []
+    for index, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: access[{index}] must be a table")
+        reader = _Reader(path, text, entry, f"access[{index}].", ("access", index))
+        unknown = sorted(set(entry) - {"ae_title", "hosts", "services"})
+        if unknown:
+            raise reader.fail(unknown[0], "unknown key (ae_title, hosts, services)")
+        if "ae_title" not in entry:
+            raise reader.fail("ae_title", "every access entry needs an ae_title")
+        ae_title = reader.ae_title("ae_title", "")
+        lists = {}
+        for key in ("hosts", "services"):
+            values = reader.get(key, list, [])
+            if not all(isinstance(v, str) for v in values):
+                raise reader.fail(key, f"expected a list of strings, got {values!r}")
+            lists[key] = tuple(values)
+        bad = [s for s in lists["services"] if s not in SERVICES]
+        if bad:
+            raise reader.fail("services", f"unknown service {bad[0]!r} ({', '.join(SERVICES)})")
+        try:
+            rules.append(AccessRule(ae_title, lists["hosts"], lists["services"]))
+        except ValueError as exc:
+            raise reader.fail("hosts", str(exc)) from None
+    return tuple(rules)
+
+
+def _dump_security(settings: Settings) -> list[str]:
+    lines = []
+    if settings.tls is not None:
+        lines.append("[tls]")
+        for key in ("cert", "key", "ca", "require_client_cert", "check_hostname"):
+            lines.append(f"{key} = {_toml_value(getattr(settings.tls, key))}")
+        lines.append("")
+    for rule in settings.access:
+        lines.append("[[access]]")
+        lines.append(f"ae_title = {_toml_value(rule.ae_title)}")
+        if rule.hosts:
+            lines.append(f"hosts = {_toml_value(rule.hosts)}")
+        if rule.services:
+            lines.append(f"services = {_toml_value(rule.services)}")
+        lines.append("")
+    return lines
+
+
+# --- end of TLS and access control ------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,18 +169,33 @@ class Settings:
     storage_destination: str = SELF_NODE
     commitment_destination: str = SELF_NODE
     limits: Limits = dataclasses.field(default_factory=Limits)  # [limits]: core/limits.py
+    tls: TlsSettings | None = None
+    #: ``[[access]]`` entries; see :meth:`access_policy` for ``allowed_calling_aets``.
+    access: tuple[AccessRule, ...] = ()
 
     def node(self, name: str) -> Node | None:
-        """A configured node; ``self`` is the console's own SCP unless configured otherwise."""
+        """A configured node; ``self`` is the console's own SCP unless configured otherwise.
+
+        A TLS node comes with the ``[tls]`` files; ``self`` speaks TLS when our SCP does.
+        """
         found = next((n for n in self.nodes if n.name == name), None)
         if found is None and name == SELF_NODE:
             wildcard = self.bind_address in ("0.0.0.0", "::")
             host = "127.0.0.1" if wildcard else self.bind_address
-            return Node(SELF_NODE, self.ae_title, host, self.port)
+            serves_tls = self.tls is not None and self.tls.serves
+            found = Node(SELF_NODE, self.ae_title, host, self.port, tls=serves_tls)
+        if found is not None and found.tls and found.tls_files is None:
+            found = dataclasses.replace(found, tls_files=self.tls or TlsSettings())
         return found
 
+    def access_policy(self) -> AccessPolicy:
+        """``[[access]]`` plus the older ``allowed_calling_aets`` (every service, any host)."""
+        legacy = [AccessRule(ae) for ae in self.allowed_calling_aets]
+        return AccessPolicy([*self.access, *legacy])
+
     def node_for_ae(self, ae_title: str) -> Node | None:
-        return next((n for n in self.nodes if n.ae_title == ae_title), None)
+        found = next((n for n in self.nodes if n.ae_title == ae_title), None)
+        return self.node(found.name) if found is not None else None
 
 
 def valid_ae_title(value: str) -> bool:
@@ -224,6 +346,8 @@ def parse_settings(text: str, path: Path) -> Settings:
     if language not in LANGUAGES:
         raise local.fail("language", f"expected one of {', '.join(repr(x) for x in LANGUAGES)}")
     return Settings(
+        tls=_parse_tls(data, text, path),
+        access=_parse_access(data, text, path),
         storage_dir=local.get("storage_dir", str, ""),
         language=language,
         **chosen,
@@ -303,6 +427,7 @@ def dump_settings(settings: Settings) -> str:
         for key in ("name", "ae_title", "host", "port", "tls"):
             lines.append(f"{key} = {_toml_value(getattr(node, key))}")
         lines.append("")
+    lines.extend(_dump_security(settings))
     return "\n".join(lines)
 
 

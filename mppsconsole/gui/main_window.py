@@ -642,6 +642,8 @@ class MainWindow(QMainWindow):
             "hide_finished_worklist",
             "durability",
             "nodes",
+            "tls",
+            "access",
         )
         if any(getattr(old, f) != getattr(new, f) for f in scp_fields):
             self.ctx.scp.start(new)

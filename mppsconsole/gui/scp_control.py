@@ -87,9 +87,11 @@ class ScpController(QObject):
     def count(self, lines: list[Traffic]) -> None:
         """Account for traffic delivered by the bridge (received messages only)."""
         incoming = [line for line in lines if line.direction == "in"]
-        self.associations += sum(1 for line in incoming if line.command == "ASSOCIATE")
+        self.associations += sum(
+            1 for line in incoming if line.command == "ASSOCIATE" and line.status == "accepted"
+        )
         self.messages += sum(
-            1 for line in incoming if line.command not in ("ASSOCIATE", "RELEASE", "ABORT")
+            1 for line in incoming if line.command not in ("ASSOCIATE", "RELEASE", "ABORT", "TLS")
         )
         if incoming and self.listening:
             self._announce()
@@ -97,9 +99,11 @@ class ScpController(QObject):
     def _announce(self) -> None:
         assert self.address is not None
         host, port = self.address
-        self.state_changed.emit(
-            self.tr("Listening on {0}@{1}:{2} · {3} associations · {4} messages").format(
-                self.ae_title, host, port, self.associations, self.messages
-            ),
-            True,
+        text = self.tr("Listening on {0}@{1}:{2} · {3} associations · {4} messages").format(
+            self.ae_title, host, port, self.associations, self.messages
         )
+        refused = self._server.refused if self._server is not None else 0
+        if refused:
+            # Rejected associations and failed TLS handshakes (access list, TLS).
+            text += " · " + self.tr("{0} refused").format(refused)
+        self.state_changed.emit(text, True)

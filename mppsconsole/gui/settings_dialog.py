@@ -45,6 +45,7 @@ from mppsconsole.core.settings import (
     parse_settings,
 )
 from mppsconsole.gui.messages import UserMessages
+from mppsconsole.gui.security_tab import SecurityTab, check_tls
 from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.net.echo_scu import echo
 
@@ -79,6 +80,7 @@ class SettingsDialog(QDialog):
         self._messages = messages
         self._local_ae_title = local_ae_title
         self._result = settings
+        self._original = settings  # [tls] and [[access]] pass through the dialog
         self._echo_tasks: list[Task] = []
         self._filling = False
 
@@ -87,6 +89,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._make_modality_tab(), self.tr("&Modality"))
         self.tabs.addTab(self._make_nodes_tab(), self.tr("&Nodes"))
         self.tabs.addTab(self._make_destinations_tab(), self.tr("&Destinations"))
+        self.security = SecurityTab(self)
+        self.tabs.addTab(self.security, self.tr("Sec&urity"))
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #c8452f")
         self.error.setWordWrap(True)
@@ -259,6 +263,7 @@ class SettingsDialog(QDialog):
         for kind in DESTINATIONS:
             self._refresh_destination(kind, getattr(settings, f"{kind}_destination"))
         self._update_buttons()
+        self.security.load(settings)
 
     def _append_node(self, node: Node) -> int:
         row = self.nodes.rowCount()
@@ -455,12 +460,15 @@ class SettingsDialog(QDialog):
             language=str(self.language.currentData()),
             storage_dir=self.storage_dir.text().strip(),
             limits=self._result.limits,  # edited in the file only; kept as loaded
+            tls=self.security.tls_settings(),
+            access=self._original.access,
             **destinations,
         )
 
     def accept(self) -> None:
         try:
             settings = parse_settings(dump_settings(self._collect()), Path("settings"))
+            check_tls(settings)
         except UserError as exc:
             self._show_error(_FILE_PREFIX.sub("", str(exc)))
             return

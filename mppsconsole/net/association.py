@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,8 +22,9 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from mppsconsole.core.errors import PeerError, UserError
+from mppsconsole.core.errors import PeerError
 from mppsconsole.core.settings import Node
+from mppsconsole.net import tls
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 
@@ -30,6 +32,10 @@ from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 ACSE_TIMEOUT = 10.0
 DIMSE_TIMEOUT = 30.0
 NETWORK_TIMEOUT = 60.0
+
+
+#: Recorded for a connection the peer reset while we waited for its answer.
+_RESET = "connection reset"
 
 
 class _ConnectErrors(logging.Handler):
@@ -42,13 +48,25 @@ class _ConnectErrors(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
         if message.startswith("TCP Initialisation Error:"):
-            with self.lock_:
-                self.by_thread[record.threadName or ""] = message.partition(":")[2].strip()
+            text = message.partition(":")[2].strip()
+        elif isinstance(error, ssl.SSLError):
+            # A TLS 1.3 server refuses a client certificate (or its absence) after the
+            # handshake: the DUL's first read fails, and pynetdicom logs it (dul.py).
+            text = str(error)
+        elif isinstance(error, ConnectionResetError):
+            # What a plain client hears from a TLS port that gave up on its handshake.
+            text = _RESET
+        else:
+            return
+        with self.lock_:
+            self.by_thread[record.threadName or ""] = text
 
 
 _connect_errors = _ConnectErrors()
 logging.getLogger("pynetdicom.transport").addHandler(_connect_errors)
+logging.getLogger("pynetdicom.dul").addHandler(_connect_errors)
 
 
 def _describe_connect_error(text: str) -> str:
@@ -97,6 +115,11 @@ def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
     with _connect_errors.lock_:
         # The DUL thread makes the TCP connection, so its records carry its name.
         connect_error = _connect_errors.by_thread.pop(assoc.dul.name, None)
+    if connect_error == _RESET:
+        hint = "" if node.tls else " (does it expect TLS?)"
+        return PeerError(f"{where} reset the connection during negotiation{hint}")
+    if connect_error and node.tls and tls.is_tls_failure(connect_error):
+        return PeerError(f"TLS with {node.host}:{node.port} failed: {tls.describe(connect_error)}")
     if connect_error:
         return PeerError(
             f"cannot connect to {node.host}:{node.port}: {_describe_connect_error(connect_error)}"
@@ -139,9 +162,7 @@ def associate(
     ``required`` lists abstract syntaxes the peer must accept, so "peer does not
     support MPPS" is reported as such rather than as a later, obscure failure.
     """
-    if node.tls:
-        # Never fall back to plain TCP for a node configured for TLS (issue #6 adds TLS).
-        raise UserError(f"node {node.name} is configured for TLS, which is not supported yet")
+    tls_args = tls.client_args(node)
     ae = AE(ae_title=local_ae_title)
     ae.maximum_pdu_size = MAX_PDU_SIZE
     ae.connection_timeout = ACSE_TIMEOUT
@@ -156,6 +177,7 @@ def associate(
         ae_title=node.ae_title,
         ext_neg=list(ext_neg) or None,
         evt_handlers=[NODELAY_HANDLER, *handlers],
+        tls_args=tls_args,
     )
     if not assoc.is_established:
         raise _failure(assoc, node, time.monotonic() - started)

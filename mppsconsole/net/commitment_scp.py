@@ -22,7 +22,7 @@ from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
-from mppsconsole.net import faults
+from mppsconsole.net import faults, tls
 from mppsconsole.net.incoming import request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.sockets import NODELAY_HANDLER
@@ -213,6 +213,7 @@ class CommitmentScp:
             ae_title=node.ae_title,
             ext_neg=[role],
             evt_handlers=[NODELAY_HANDLER],
+            tls_args=tls.client_args(node),
         )
         if not assoc.is_established:
             log.error("Storage commitment report: cannot associate with %s", node.name)

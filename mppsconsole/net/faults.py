@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -87,20 +88,25 @@ def _announce(ctx: ScpContext, peer: Peer, service: str, rule: FaultRule) -> Non
 
 
 def handlers(ctx: ScpContext) -> list[tuple[Any, Any]]:
-    """Event handlers for association faults, Verification and aborts after a response."""
+    """Event handlers for association faults and aborts after a response."""
 
     def on_requested(event: Event) -> None:
         _association_faults(ctx, event)
+
+    return [
+        (evt.EVT_REQUESTED, on_requested),
+        (evt.EVT_DIMSE_SENT, _abort_if_marked),
+    ]
+
+
+def echo_handler(ctx: ScpContext) -> Callable[[Event], Dataset]:
+    """The C-ECHO handler: Success unless the profile forces a status."""
 
     def on_echo(event: Event) -> Dataset:
         forced = inject(ctx, "verification", event).status
         return forced if forced is not None else status_dataset(SUCCESS)
 
-    return [
-        (evt.EVT_REQUESTED, on_requested),
-        (evt.EVT_C_ECHO, on_echo),
-        (evt.EVT_DIMSE_SENT, _abort_if_marked),
-    ]
+    return on_echo
 
 
 def _association_faults(ctx: ScpContext, event: Event) -> None:

@@ -25,7 +25,8 @@ from pynetdicom.transport import ThreadedAssociationServer
 from mppsconsole.core.errors import UserError
 from mppsconsole.core.events import EventHub
 from mppsconsole.core.settings import Settings
-from mppsconsole.net import faults, guards, write_failures
+from mppsconsole.net import faults, guards, tls, write_failures
+from mppsconsole.net.access_gate import AccessGate, Refusals
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
@@ -85,14 +86,29 @@ class DepartmentServer:
         self.commitment = CommitmentScp(context)
         self.guard = guards.PeerGuard(context)  # resource limits (net/guards.py)
         self._server: ThreadedAssociationServer | None = None
+        # Access control and TLS (issue #6).
+        self.refusals = Refusals(context, settings.ae_title)
+        self.gate = AccessGate(
+            settings.access_policy(),
+            settings.ae_title,
+            self.refusals.association,
+            self.refusals.service,
+        )
 
     def _on_accepted(self, event: Event) -> None:
         guard_responses(event.assoc)
         peer = Peer.of(event)
-        log.info("Association accepted from %s", peer)
-        self.ctx.traffic(peer, "ASSOCIATE", "accepted")
+        secured = tls.session_summary(getattr(event.assoc.dul.socket, "socket", None))
+        log.info("Association accepted from %s%s", peer, f" ({secured})" if secured else "")
+        self.ctx.traffic(peer, "ASSOCIATE", "accepted", secured)
+
+    @property
+    def refused(self) -> int:
+        """Associations rejected and TLS handshakes failed since the server was made."""
+        return self.refusals.count
 
     def _on_rejected(self, event: Event) -> None:
+        self.refusals.counted()
         primitive = event.assoc.acceptor.primitive
         requested = event.assoc.requestor.primitive
         called = requested.called_ae_title if requested else ""
@@ -113,8 +129,7 @@ class DepartmentServer:
 
     def _application_entity(self) -> AE:
         ae = AE(ae_title=self.settings.ae_title)
-        ae.require_called_aet = True
-        ae.require_calling_aet = list(self.settings.allowed_calling_aets)
+        ae.require_called_aet = True  # calling AE titles: self.gate (access list)
         guards.configure(ae, self.settings.limits)
         ae.maximum_pdu_size = MAX_PDU_SIZE
         for abstract in (
@@ -134,30 +149,50 @@ class DepartmentServer:
     def start(self, host: str | None = None, port: int | None = None) -> tuple[str, int]:
         """Listen (in the background); the actual address, e.g. when port 0 was asked."""
         address = (host or self.settings.bind_address, self.settings.port if port is None else port)
+        permitted = self.gate.guard  # the access list's per-service permissions
+
+        def answered(command: str, handler: Any) -> Any:
+            return write_failures.answered(self.ctx, command, handler)
+
         handlers: list[Any] = [
             NODELAY_HANDLER,
+            (evt.EVT_REQUESTED, self.gate.on_requested),
             (evt.EVT_ACCEPTED, self._on_accepted),
             (evt.EVT_REJECTED, self._on_rejected),
             (evt.EVT_RELEASED, self._on_released),
             (evt.EVT_ABORTED, self._on_aborted),
-            (evt.EVT_N_CREATE, write_failures.answered(self.ctx, "N-CREATE", self.mpps.on_create)),
-            (evt.EVT_N_SET, write_failures.answered(self.ctx, "N-SET", self.mpps.on_set)),
-            (evt.EVT_N_GET, write_failures.answered(self.ctx, "N-GET", self.mpps.on_get)),
-            (evt.EVT_C_FIND, self.worklist.on_find),
-            (evt.EVT_C_STORE, self.storage.on_store),
-            (evt.EVT_N_ACTION, self.commitment.on_action),
+            (evt.EVT_C_ECHO, permitted("verification", faults.echo_handler(self.ctx), "status")),
+            (
+                evt.EVT_N_CREATE,
+                permitted("mpps", answered("N-CREATE", self.mpps.on_create), "pair"),
+            ),
+            (evt.EVT_N_SET, permitted("mpps", answered("N-SET", self.mpps.on_set), "pair")),
+            (evt.EVT_N_GET, permitted("mpps", answered("N-GET", self.mpps.on_get), "pair")),
+            (evt.EVT_C_FIND, permitted("worklist", self.worklist.on_find, "yield")),
+            (evt.EVT_C_STORE, permitted("storage", self.storage.on_store, "status")),
+            (evt.EVT_N_ACTION, permitted("commitment", self.commitment.on_action, "pair")),
             (evt.EVT_N_EVENT_REPORT, self.commitment.on_event_report),
             (evt.EVT_DIMSE_SENT, self.commitment.on_dimse_sent),
             *self.guard.handlers,
             *faults.handlers(self.ctx),  # behaviour profile: injected faults
         ]
+        files = self.settings.tls
         try:
-            server = cast(
-                ThreadedAssociationServer,
-                self._application_entity().start_server(
-                    address, block=False, evt_handlers=handlers
-                ),
-            )
+            if files is not None and files.serves:
+                server: ThreadedAssociationServer = tls.start_tls_server(
+                    self._application_entity(),
+                    address,
+                    tls.server_context(files),
+                    handlers,
+                    self.refusals.handshake,
+                )
+            else:
+                server = cast(
+                    ThreadedAssociationServer,
+                    self._application_entity().start_server(
+                        address, block=False, evt_handlers=handlers
+                    ),
+                )
         except OSError as exc:
             raise UserError(
                 f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
@@ -165,7 +200,8 @@ class DepartmentServer:
         share_contexts(server)
         self._server = server
         bound = server.server_address
-        log.info("SCP %s listening on %s:%d", self.settings.ae_title, bound[0], bound[1])
+        scheme = " (TLS)" if files is not None and files.serves else ""
+        log.info("SCP %s listening on %s:%d%s", self.settings.ae_title, bound[0], bound[1], scheme)
         return str(bound[0]), int(bound[1])
 
     def stop(self) -> None:

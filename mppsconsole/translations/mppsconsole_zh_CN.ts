@@ -568,12 +568,12 @@
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="649"/>
+        <location filename="../gui/main_window.py" line="651"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="651"/>
+        <location filename="../gui/main_window.py" line="653"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
@@ -673,258 +673,381 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
         <translation>SCP 已停止</translation>
     </message>
     <message>
-        <location filename="../gui/scp_control.py" line="101"/>
+        <location filename="../gui/scp_control.py" line="102"/>
         <source>Listening on {0}@{1}:{2} · {3} associations · {4} messages</source>
         <translation>正在监听 {0}@{1}:{2} · {3} 个关联 · {4} 条消息</translation>
+    </message>
+    <message>
+        <location filename="../gui/scp_control.py" line="108"/>
+        <source>{0} refused</source>
+        <translation>{0} 个被拒绝</translation>
+    </message>
+</context>
+<context>
+    <name>SecurityTab</name>
+    <message>
+        <location filename="../gui/security_tab.py" line="37"/>
+        <source>DICOM TLS</source>
+        <translation>DICOM TLS</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="41"/>
+        <source>none: the SCP accepts plain TCP</source>
+        <translation>无：SCP 接受普通 TCP</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="42"/>
+        <source>none: the system&apos;s trusted CAs</source>
+        <translation>无：使用系统信任的 CA</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="44"/>
+        <source>&amp;Require a client certificate (mutual authentication)</source>
+        <translation>要求客户端证书（双向认证）(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="47"/>
+        <source>Servers&apos; certificates must name the &amp;host we call</source>
+        <translation>服务器证书必须包含所连接的主机名(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="51"/>
+        <source>&amp;Certificate:</source>
+        <translation>证书(&amp;C)：</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="51"/>
+        <source>Certificate (PEM)</source>
+        <translation>证书（PEM）</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="52"/>
+        <source>Private &amp;key:</source>
+        <translation>私钥(&amp;K)：</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="52"/>
+        <source>Private key (PEM)</source>
+        <translation>私钥（PEM）</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="53"/>
+        <source>C&amp;A certificate:</source>
+        <translation>CA 证书(&amp;A)：</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="53"/>
+        <source>CA certificate (PEM)</source>
+        <translation>CA 证书（PEM）</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="57"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="65"/>
+        <source>With a certificate and key the SCP accepts TLS only (TLS 1.2 or later), on its port; 2762 is DICOM&apos;s registered TLS port. `mppsconsole tls init DIR` makes a lab CA and certificates.</source>
+        <translation>配置证书和私钥后，SCP 在其端口上只接受 TLS 连接（TLS 1.2 或更高版本）；2762 是 DICOM 注册的 TLS 端口。`mppsconsole tls init DIR` 可生成实验用 CA 和证书。</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="74"/>
+        <source>Access list</source>
+        <translation>访问控制列表</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="77"/>
+        <source>Calling AE title</source>
+        <translation>调用方 AE 名称</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="77"/>
+        <source>Hosts</source>
+        <translation>主机</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="77"/>
+        <source>Services</source>
+        <translation>服务</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="94"/>
+        <source>PEM files (*.pem *.crt *.key);;All (*)</source>
+        <translation>PEM 文件 (*.pem *.crt *.key);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="108"/>
+        <source>any</source>
+        <translation>任意</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="108"/>
+        <source>all</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="119"/>
+        <source>Only these calling AE titles may associate. Edit the [[access]] entries in the settings file (the allowed calling AE titles of the Local node tab are listed here too, with every service).</source>
+        <translation>只有这些调用方 AE 名称可以建立关联。请在设置文件中编辑 [[access]] 条目（“本地节点”页中允许的调用方 AE 名称也列在此处，可使用全部服务）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/security_tab.py" line="125"/>
+        <source>Open: any calling AE title from any host may use every service (the called AE title must still match). Add [[access]] entries to the settings file, or allowed calling AE titles on the Local node tab, to restrict it.</source>
+        <translation>开放：任何主机上的任何调用方 AE 名称都可以使用全部服务（被调用方 AE 名称仍须匹配）。如需限制，请在设置文件中添加 [[access]] 条目，或在“本地节点”页中填写允许的调用方 AE 名称。</translation>
     </message>
 </context>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../gui/settings_dialog.py" line="77"/>
+        <location filename="../gui/settings_dialog.py" line="78"/>
         <source>Settings</source>
         <extracomment>TaskRunner label of an echo started from this dialog (the main window has its own). Role on a node&apos;s name cell: its TLS flag (not shown, kept) and the name it had last.</extracomment>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="86"/>
+        <location filename="../gui/settings_dialog.py" line="88"/>
         <source>&amp;Local node</source>
         <translation>本地节点(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="87"/>
+        <location filename="../gui/settings_dialog.py" line="89"/>
         <source>&amp;Modality</source>
         <translation>设备(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="88"/>
+        <location filename="../gui/settings_dialog.py" line="90"/>
         <source>&amp;Nodes</source>
         <translation>节点(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="89"/>
+        <location filename="../gui/settings_dialog.py" line="91"/>
         <source>&amp;Destinations</source>
         <translation>默认目标(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="116"/>
+        <location filename="../gui/settings_dialog.py" line="120"/>
         <source>Our AE title: peers call it, and we call them with it</source>
         <translation>本机 AE 标题：对端用它呼叫我们，我们也用它呼叫对端</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="119"/>
+        <location filename="../gui/settings_dialog.py" line="123"/>
         <source>TCP port of our SCP (0: any free port)</source>
         <translation>本机 SCP 的 TCP 端口（0：任意空闲端口）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="121"/>
+        <location filename="../gui/settings_dialog.py" line="125"/>
         <source>0.0.0.0: every network interface</source>
         <translation>0.0.0.0：所有网络接口</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="124"/>
+        <location filename="../gui/settings_dialog.py" line="128"/>
         <source>One AE title per line; empty: anyone</source>
         <translation>每行一个 AE 标题；留空：允许任何 AE</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="127"/>
+        <location filename="../gui/settings_dialog.py" line="131"/>
         <source>default: the images folder of the data</source>
         <translation>默认：数据目录下的 images 文件夹</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="128"/>
+        <location filename="../gui/settings_dialog.py" line="132"/>
         <source>Br&amp;owse…</source>
         <translation>浏览(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="130"/>
+        <location filename="../gui/settings_dialog.py" line="134"/>
         <source>&amp;Hide finished worklist items</source>
         <translation>隐藏已结束的工作列表项(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="132"/>
+        <location filename="../gui/settings_dialog.py" line="136"/>
         <source>Completed and discontinued orders are neither shown nor served</source>
         <translation>已完成和已中止的医嘱既不显示也不提供查询</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="135"/>
+        <location filename="../gui/settings_dialog.py" line="139"/>
         <source>Full (survives a power loss)</source>
         <translation>完全（断电也不丢失）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="136"/>
+        <location filename="../gui/settings_dialog.py" line="140"/>
         <source>Normal (faster; survives a crash)</source>
         <translation>普通（更快；程序崩溃不丢失）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="139"/>
+        <location filename="../gui/settings_dialog.py" line="143"/>
         <source>System</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="145"/>
+        <location filename="../gui/settings_dialog.py" line="149"/>
         <source>&amp;AE title:</source>
         <translation>AE 标题(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="146"/>
+        <location filename="../gui/settings_dialog.py" line="150"/>
         <source>&amp;Port:</source>
         <translation>端口(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="147"/>
+        <location filename="../gui/settings_dialog.py" line="151"/>
         <source>&amp;Bind address:</source>
         <translation>绑定地址(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="148"/>
+        <location filename="../gui/settings_dialog.py" line="152"/>
         <source>Allowed &amp;calling AE titles:</source>
         <translation>允许的呼叫方 AE 标题(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="149"/>
+        <location filename="../gui/settings_dialog.py" line="153"/>
         <source>&amp;Storage folder:</source>
         <translation>存储文件夹(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="153"/>
+        <location filename="../gui/settings_dialog.py" line="157"/>
         <source>Durabilit&amp;y:</source>
         <translation>持久性(&amp;Y)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="154"/>
+        <location filename="../gui/settings_dialog.py" line="158"/>
         <source>Lan&amp;guage:</source>
         <translation>语言(&amp;G)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="175"/>
+        <location filename="../gui/settings_dialog.py" line="179"/>
         <source>empty: 2.25 (UUID-derived UIDs)</source>
         <translation>留空：2.25（基于 UUID 的 UID）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="177"/>
+        <location filename="../gui/settings_dialog.py" line="181"/>
         <source>&amp;Station name:</source>
         <translation>工作站名称(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="178"/>
+        <location filename="../gui/settings_dialog.py" line="182"/>
         <source>L&amp;ocation:</source>
         <translation>位置(&amp;O)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="179"/>
+        <location filename="../gui/settings_dialog.py" line="183"/>
         <source>O&amp;perator:</source>
         <translation>操作员(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="180"/>
+        <location filename="../gui/settings_dialog.py" line="184"/>
         <source>&amp;UID root:</source>
         <translation>UID 根(&amp;U)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193"/>
+        <location filename="../gui/settings_dialog.py" line="197"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193"/>
+        <location filename="../gui/settings_dialog.py" line="197"/>
         <source>AE title</source>
         <translation>AE 标题</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193"/>
+        <location filename="../gui/settings_dialog.py" line="197"/>
         <source>Host</source>
         <translation>主机</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="193"/>
+        <location filename="../gui/settings_dialog.py" line="197"/>
         <source>Port</source>
         <translation>端口</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="200"/>
+        <location filename="../gui/settings_dialog.py" line="204"/>
         <source>&amp;Add</source>
         <translation>添加(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="201"/>
+        <location filename="../gui/settings_dialog.py" line="205"/>
         <source>&amp;Remove</source>
         <translation>删除(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="202"/>
+        <location filename="../gui/settings_dialog.py" line="206"/>
         <source>&amp;Echo</source>
         <translation>连通测试(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="203"/>
+        <location filename="../gui/settings_dialog.py" line="207"/>
         <source>Verify the selected node with C-ECHO</source>
         <translation>用 C-ECHO 验证所选节点</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="224"/>
+        <location filename="../gui/settings_dialog.py" line="228"/>
         <source>&amp;Worklist query:</source>
         <translation>工作列表查询(&amp;W)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="225"/>
+        <location filename="../gui/settings_dialog.py" line="229"/>
         <source>M&amp;PPS:</source>
         <translation>M&amp;PPS：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="226"/>
+        <location filename="../gui/settings_dialog.py" line="230"/>
         <source>&amp;Storage:</source>
         <translation>存储(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="227"/>
+        <location filename="../gui/settings_dialog.py" line="231"/>
         <source>Storage &amp;commitment:</source>
         <translation>存储确认(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="233"/>
+        <location filename="../gui/settings_dialog.py" line="237"/>
         <source>“self” is this console&apos;s own SCP.</source>
         <translation>“self”即本控制台自己的 SCP。</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="289"/>
+        <location filename="../gui/settings_dialog.py" line="294"/>
         <source>self (this console)</source>
         <translation>self（本控制台）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="373"/>
+        <location filename="../gui/settings_dialog.py" line="378"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="381"/>
+        <location filename="../gui/settings_dialog.py" line="386"/>
         <source>Echoing {0}…</source>
         <translation>正在测试 {0}…</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="385"/>
+        <location filename="../gui/settings_dialog.py" line="390"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="401"/>
+        <location filename="../gui/settings_dialog.py" line="406"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="408"/>
+        <location filename="../gui/settings_dialog.py" line="413"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="413"/>
+        <location filename="../gui/settings_dialog.py" line="418"/>
         <source>{0} cancelled</source>
         <translation>{0} 已取消</translation>
     </message>
     <message>
-        <location filename="../gui/settings_dialog.py" line="419"/>
+        <location filename="../gui/settings_dialog.py" line="424"/>
         <source>Storage folder</source>
         <translation>存储文件夹</translation>
+    </message>
+    <message>
+        <location filename="../gui/settings_dialog.py" line="93"/>
+        <source>Sec&amp;urity</source>
+        <translation>安全(&amp;U)</translation>
     </message>
 </context>
 <context>

@@ -333,15 +333,3 @@ def test_usage_errors_exit_2(modality: Modality) -> None:
         assert result.code == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert modality.steps() == []
-
-
-def test_a_tls_node_is_never_contacted_in_plain_tcp() -> None:
-    """TLS is not implemented yet: a node configured for it must fail, not leak PHI in clear."""
-    import pytest as _pytest
-
-    from mppsconsole.core.errors import UserError
-    from mppsconsole.core.settings import Node
-    from mppsconsole.net.echo_scu import echo
-
-    with _pytest.raises(UserError, match="configured for TLS"):
-        echo("MODALITY1", Node("secure", "PACS", "127.0.0.1", 1, tls=True))
