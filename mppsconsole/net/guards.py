@@ -76,6 +76,7 @@ class PeerGuard:
             (evt.EVT_REQUESTED, self.on_requested),
             (evt.EVT_PDU_RECV, self.on_pdu),
             (evt.EVT_ABORTED, self.on_aborted),
+            (evt.EVT_CONN_CLOSE, self.on_closed),
         ]
 
     def on_requested(self, event: Event) -> None:
@@ -129,6 +130,18 @@ class PeerGuard:
         self.ctx.traffic(peer, command, "aborted: data set too large", reason)
         # Not here: a blocking abort waits for this (the DUL) thread to go idle.
         threading.Thread(target=event.assoc.abort, name="abort-oversized", daemon=True).start()
+
+    def on_closed(self, event: Event) -> None:
+        """A connection closed while still awaiting its A-ASSOCIATE-RQ (Sta2) timed out.
+
+        (The ARTIM timer's expiry is the only way out of Sta2 that reports a close.)
+        """
+        assoc = event.assoc
+        if assoc.is_acceptor and assoc.dul.state_machine.current_state == "Sta2":
+            peer = Peer("", _address(assoc))
+            idle = self.limits.idle_timeout
+            log.warning("Connection from %s closed: no association request in %d s", peer, idle)
+            self.ctx.traffic(peer, "CONNECT", "idle timeout", f"{idle} s")
 
     def on_aborted(self, event: Event) -> None:
         if event.assoc.dul.idle_timer_expired():

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from mppsconsole.core.errors import InputError, PeerError
+from mppsconsole.core.limits import Limits
 from mppsconsole.core.settings import Node, Settings
 from mppsconsole.gui.settings_dialog import AE_TITLE, HOST, NAME, PORT, SettingsDialog
 from mppsconsole.gui.tasks import TaskRunner
@@ -37,6 +38,7 @@ CONFIGURED = Settings(
     mpps_destination="RIS",
     storage_destination="PACS",
     commitment_destination="self",
+    limits=Limits(max_associations=8, idle_timeout=5),  # file-only: kept through the dialog
 )
 
 
@@ -161,6 +163,7 @@ def test_edited_values_come_back(qtbot: QtBot, dialog: SettingsDialog) -> None:
         mpps_destination="RIS2",
         storage_destination="self",
         commitment_destination="MODALITY",
+        limits=CONFIGURED.limits,
     )
 
 

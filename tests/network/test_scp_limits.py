@@ -216,5 +216,6 @@ def test_idle_peers_are_aborted_after_the_timeout(
         silent.close()
         ae.shutdown()
     assert wait_until(lambda: "idle for 1 s" in warnings_of(caplog))
+    assert "no association request in 1 s" in warnings_of(caplog)
     assert any(t.status == "idle timeout" for t in traffic)
     assert_still_serving(scp)
