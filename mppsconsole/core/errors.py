@@ -49,3 +49,16 @@ class InputError(UserError):
 
 class PeerError(UserError):
     """A DICOM peer refused, aborted, failed or could not be reached (exit status 1)."""
+
+
+class PeerUnreachable(PeerError):
+    """The peer could not be reached, or stopped answering: no answer at all, not a refusal.
+
+    Messages that fail this way may be deferred and retried (MPPS outbox). A refusal
+    is a real answer and never is. ``maybe_delivered`` is True when the request
+    left us before the association died, so the peer may have acted on it.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
