@@ -37,6 +37,7 @@ from mppsconsole.gui.steps_panel import StepsPanel
 from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.gui.traffic_log import TrafficDock
 from mppsconsole.net import modality
+from mppsconsole.net.deferred import DeferredSender
 from mppsconsole.net.echo_scu import echo
 from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 from mppsconsole.net.workstation import Patient, Workstation
@@ -56,6 +57,7 @@ class ConsoleContext:
     config_path: Path
     data_dir: Path
     scp: ScpController
+    outbox: DeferredSender | None = None  # the deferred-MPPS retry worker
 
 
 class MainWindow(QMainWindow):
@@ -99,6 +101,10 @@ class MainWindow(QMainWindow):
 
         self.server_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.server_label)
+        from mppsconsole.gui.deferred_panel import DeferredQueue
+
+        self.deferred = DeferredQueue(context.db, context.outbox, self.model, self)
+        self.statusBar().addPermanentWidget(self.deferred.button)
         self.progress: QProgressDialog | None = None
 
         self._make_actions()

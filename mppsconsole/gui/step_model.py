@@ -101,6 +101,7 @@ class StepTableModel(QAbstractTableModel):
         self._now = dt.datetime.now().astimezone()
         self._sort_column = 7  # Started
         self._descending = True
+        self._deferred: frozenset[str] = frozenset()  # sent steps with MPPS messages queued
 
     # -- Qt interface --------------------------------------------------------
 
@@ -125,6 +126,10 @@ class StepTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == ENDED_COLUMN:
                 return _elapsed(step, self._now)
+            if column == 0 and self._is_deferred(step):
+                return QCoreApplication.translate("StepTableModel", "{0} (deferred)").format(
+                    step.status
+                )
             return COLUMNS[column][1](step)
         if role == STEP_ROLE:
             return step
@@ -234,6 +239,20 @@ class StepTableModel(QAbstractTableModel):
 
     def step(self, row: int) -> StepSummary:
         return self._steps[row]
+
+    # -- deferred MPPS ---------------------------------------------------------
+
+    def _is_deferred(self, step: StepSummary) -> bool:
+        return step.direction == SENT and step.sop_instance_uid in self._deferred
+
+    def set_deferred(self, uids: frozenset[str]) -> None:
+        """Mark the sent steps whose N-CREATE / N-SET wait in the outbox."""
+        changed = self._deferred ^ uids
+        self._deferred = uids
+        rows = self._rows()
+        touched = [rows[(uid, SENT)] for uid in changed if (uid, SENT) in rows]
+        if touched:
+            self.dataChanged.emit(self.index(min(touched), 0), self.index(max(touched), 0))
 
     def row_of(self, uid: str, direction: str | None = None) -> int | None:
         """Row of step ``uid`` (as received, else as sent, unless ``direction`` says)."""
