@@ -575,6 +575,93 @@ def _add_queue_parser(mp_sub: Any, common: argparse.ArgumentParser) -> None:
         sub_parser.set_defaults(handler=cmd_mpps_queue)
 
 
+# --- scenarios -------------------------------------------------------------------
+
+
+def _read_scenario(name: str) -> Any:
+    from mppsconsole.core.scenario import parse_scenario
+
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    return parse_scenario(text, str(path))
+
+
+def cmd_scenario_run(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.scenario_runner import ScenarioRunner
+
+    scenario = _read_scenario(args.file)
+    if args.aet is None and scenario.station_ae:
+        args.aet = scenario.station_ae  # the scenario's modality calls as itself
+    settings, node, station = _scu(args, locations)
+    if args.speed <= 0:
+        raise InputError("--speed must be positive")
+    print(
+        f"scenario {scenario.name}: {len(scenario.steps)} step(s) against {node.name}", flush=True
+    )
+    with app.open_store(locations, settings) as db:
+        runner = ScenarioRunner(
+            db, station, node, speed=args.speed, report=lambda line: print(line, flush=True)
+        )
+        result = runner.run(scenario)
+    print("\nexpectations:")
+    for verdict in result.verdicts:
+        mark = "PASS" if verdict.passed else "FAIL"
+        print(f"  {mark}  {verdict.expectation.describe()}: {verdict.actual}")
+    passed = sum(v.passed for v in result.verdicts)
+    print(f"{passed} of {len(result.verdicts)} expectation(s) passed")
+    if not result.passed:
+        print(
+            f"mppsconsole: error: {len(result.verdicts) - passed} expectation(s) failed",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_scenario_record(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.core.scenario import dump_scenario
+    from mppsconsole.net.scenario_record import record_session
+
+    path = Path(args.file)
+    settings = app.load(locations)
+    with app.open_store(locations, settings) as db:
+        scenario = record_session(db, args.direction, args.name or path.stem)
+    try:
+        path.write_text(dump_scenario(scenario), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc}") from None
+    print(f"recorded {len(scenario.steps)} step(s), {len(scenario.orders)} order(s) to {path}")
+    return 0
+
+
+def _add_scenario_parser(sub: Any, common: argparse.ArgumentParser, scu: Any) -> None:
+    sc = sub.add_parser("scenario", parents=[common], help="play or record a modality's day")
+    sc_sub = sc.add_subparsers(dest="scenario_command", metavar="ACTION", required=True)
+    run = sc_sub.add_parser(
+        "run", parents=[common, scu], help="play a scenario file and check its expectations"
+    )
+    run.add_argument("file", help="scenario file (TOML)")
+    run.add_argument(
+        "--speed", type=float, default=1.0, help="time scale: 60 plays a minute per second"
+    )
+    run.set_defaults(handler=cmd_scenario_run)
+    rec = sc_sub.add_parser(
+        "record", parents=[common], help="write the stored session as a scenario file"
+    )
+    rec.add_argument("file", help="scenario file to write (TOML)")
+    rec.add_argument(
+        "--direction",
+        choices=(SENT, RECEIVED),
+        default=SENT,
+        help="steps sent by our modality side (default) or received by our SCP",
+    )
+    rec.add_argument("--name", help="scenario name (default: the file name)")
+    rec.set_defaults(handler=cmd_scenario_record)
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -710,6 +797,8 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--mpps", required=True, help="SOP Instance UID of the procedure step")
     cm.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the report")
     cm.set_defaults(handler=cmd_commit)
+
+    _add_scenario_parser(sub, common, scu)
 
     st = sub.add_parser("steps", parents=[common], help="procedure steps received and sent")
     st_sub = st.add_subparsers(dest="steps_command", metavar="ACTION", required=True)

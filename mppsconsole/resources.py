@@ -85,3 +85,14 @@ def sample_worklist(kind: str) -> Path:
     if kind not in SAMPLE_KINDS:
         raise ValueError(f"no {kind!r} sample worklist; kinds: {SAMPLE_KINDS}")
     return resource_path("data", "samples", f"sample-worklist.{kind}")
+
+
+#: The demo scenarios shipped for ``mppsconsole scenario run``.
+DEMO_SCENARIOS = ("ct-morning", "mr-chinese-names")
+
+
+def demo_scenario(name: str) -> Path:
+    """A shipped scenario file (TOML), by name without the extension."""
+    if name not in DEMO_SCENARIOS:
+        raise ValueError(f"no demo scenario {name!r}; demos: {DEMO_SCENARIOS}")
+    return resource_path("data", "scenarios", f"{name}.toml")

@@ -48,7 +48,14 @@ class InputError(UserError):
 
 
 class PeerError(UserError):
-    """A DICOM peer refused, aborted, failed or could not be reached (exit status 1)."""
+    """A DICOM peer refused, aborted, failed or could not be reached (exit status 1).
+
+    ``status`` is the DIMSE status of a refusal, when the peer answered with one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PeerUnreachable(PeerError):
