@@ -301,3 +301,26 @@ def test_duplicate_is_a_refusal_when_the_n_create_certainly_never_left(
         (attempt,) = deferred.flush(modality_db, FAST)
     assert attempt.outcome == deferred.REFUSED and "0x0111" in attempt.detail
     assert waiting(modality_db) == []
+
+
+def test_serve_sends_the_queue_of_its_data_folder(tmp_path: Path) -> None:
+    """``serve`` runs the retry worker: a queue left by the CLI drains without a command."""
+    from tests.e2e.conftest import DrainedServe
+
+    port = free_port()
+    modality = Modality(tmp_path, node_toml("ris", "MPPSCONSOLE", port))
+    start = modality.run(
+        "mpps", "start", "--to", "ris", "--defer", "--unscheduled",
+        "--patient-name", "Defer^Dora", "--patient-id", "PID-DEF", "--modality", "CT",
+    )  # fmt: skip
+    assert start.code == 0, start.stderr
+    uid = start.stdout.strip()
+    with department(tmp_path, port) as ris_db:
+        serve = DrainedServe(modality.data_dir, modality.config)
+        try:
+            # First retry after the default back-off (5 s +/- 20 %), then a 5 s poll at most.
+            assert wait_until(lambda: received_history(ris_db, uid) == [("N-CREATE", 0)], 30)
+        finally:
+            code, _ = serve.stop()
+        assert code == 0
+    assert modality.run("mpps", "queue", "list", "--json").json() == []
