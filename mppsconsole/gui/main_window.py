@@ -238,6 +238,10 @@ class MainWindow(QMainWindow):
             step_menu.addAction(action)
         node_menu = menu.addMenu(tr("&Network"))
         node_menu.addAction(self.act_echo)
+        from mppsconsole.gui.scenario_launcher import ScenarioLauncher
+
+        self.scenarios = ScenarioLauncher(self)
+        node_menu.addAction(self.scenarios.action)
         view_menu = menu.addMenu(tr("&View"))
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.traffic.toggleViewAction())

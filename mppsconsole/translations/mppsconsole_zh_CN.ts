@@ -124,7 +124,7 @@
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="241"/>
+        <location filename="../gui/main_window.py" line="245"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -366,151 +366,151 @@
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="314"/>
+        <location filename="../gui/main_window.py" line="318"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="321"/>
+        <location filename="../gui/main_window.py" line="325"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="332"/>
-        <location filename="../gui/main_window.py" line="348"/>
-        <location filename="../gui/main_window.py" line="355"/>
+        <location filename="../gui/main_window.py" line="336"/>
+        <location filename="../gui/main_window.py" line="352"/>
+        <location filename="../gui/main_window.py" line="359"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="337"/>
+        <location filename="../gui/main_window.py" line="341"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="348"/>
+        <location filename="../gui/main_window.py" line="352"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="360"/>
+        <location filename="../gui/main_window.py" line="364"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="372"/>
+        <location filename="../gui/main_window.py" line="376"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="382"/>
+        <location filename="../gui/main_window.py" line="386"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="387"/>
+        <location filename="../gui/main_window.py" line="391"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="417"/>
+        <location filename="../gui/main_window.py" line="421"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="422"/>
+        <location filename="../gui/main_window.py" line="426"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="433"/>
+        <location filename="../gui/main_window.py" line="437"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="447"/>
+        <location filename="../gui/main_window.py" line="451"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="452"/>
+        <location filename="../gui/main_window.py" line="456"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="476"/>
-        <location filename="../gui/main_window.py" line="481"/>
-        <location filename="../gui/main_window.py" line="549"/>
+        <location filename="../gui/main_window.py" line="480"/>
+        <location filename="../gui/main_window.py" line="485"/>
+        <location filename="../gui/main_window.py" line="553"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="489"/>
+        <location filename="../gui/main_window.py" line="493"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="489"/>
+        <location filename="../gui/main_window.py" line="493"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="498"/>
+        <location filename="../gui/main_window.py" line="502"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="504"/>
+        <location filename="../gui/main_window.py" line="508"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="504"/>
+        <location filename="../gui/main_window.py" line="508"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="536"/>
+        <location filename="../gui/main_window.py" line="540"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="543"/>
+        <location filename="../gui/main_window.py" line="547"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="545"/>
+        <location filename="../gui/main_window.py" line="549"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="551"/>
+        <location filename="../gui/main_window.py" line="555"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="553"/>
+        <location filename="../gui/main_window.py" line="557"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="569"/>
+        <location filename="../gui/main_window.py" line="573"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="592"/>
+        <location filename="../gui/main_window.py" line="596"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="608"/>
+        <location filename="../gui/main_window.py" line="612"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="610"/>
+        <location filename="../gui/main_window.py" line="614"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
@@ -567,6 +567,65 @@
         <location filename="../gui/messages.py" line="86"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
+    </message>
+</context>
+<context>
+    <name>ScenarioLauncher</name>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="37"/>
+        <source>Run &amp;scenario…</source>
+        <translation>运行场景(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="38"/>
+        <source>Play a scenario file against the MPPS destination</source>
+        <translation>对 MPPS 目标播放场景文件</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="51"/>
+        <location filename="../gui/scenario_launcher.py" line="58"/>
+        <source>Run scenario</source>
+        <translation>运行场景</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="51"/>
+        <source>Scenario files (*.toml)</source>
+        <translation>场景文件 (*.toml)</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="71"/>
+        <source>no node named {0}</source>
+        <translation>没有名为 {0} 的节点</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="88"/>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="88"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="121"/>
+        <source>PASS</source>
+        <translation>通过</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="121"/>
+        <source>FAIL</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="123"/>
+        <source>{0} of {1} expectation(s) passed</source>
+        <translation>{1} 项预期中 {0} 项通过</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="141"/>
+        <source>{0}: cancelled</source>
+        <translation>{0}：已取消</translation>
     </message>
 </context>
 <context>
