@@ -598,12 +598,20 @@ def cmd_scenario_run(args: argparse.Namespace, locations: paths.Locations) -> in
     settings, node, station = _scu(args, locations)
     if args.speed <= 0:
         raise InputError("--speed must be positive")
+    worklist_node = destination(args.worklist, settings, None) if args.worklist else None
+    storage_node = destination(args.store_to, settings, None) if args.store_to else None
     print(
         f"scenario {scenario.name}: {len(scenario.steps)} step(s) against {node.name}", flush=True
     )
     with app.open_store(locations, settings) as db:
         runner = ScenarioRunner(
-            db, station, node, speed=args.speed, report=lambda line: print(line, flush=True)
+            db,
+            station,
+            node,
+            speed=args.speed,
+            report=lambda line: print(line, flush=True),
+            worklist_node=worklist_node,
+            storage_node=storage_node,
         )
         result = runner.run(scenario)
     print("\nexpectations:")
@@ -647,6 +655,8 @@ def _add_scenario_parser(sub: Any, common: argparse.ArgumentParser, scu: Any) ->
     run.add_argument(
         "--speed", type=float, default=1.0, help="time scale: 60 plays a minute per second"
     )
+    run.add_argument("--worklist", help="node holding the orders (default: --to)")
+    run.add_argument("--store-to", help="node taking images and commitment (default: --to)")
     run.set_defaults(handler=cmd_scenario_run)
     rec = sc_sub.add_parser(
         "record", parents=[common], help="write the stored session as a scenario file"

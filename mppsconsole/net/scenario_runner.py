@@ -6,9 +6,9 @@ each step at its time, store its images, complete or discontinue it, request
 storage commitment. Timing is a timeline of start and end events, so steps may
 overlap as they do at a real modality; ``speed`` divides every offset.
 
-Orders: against ``self`` (this console's own SCP) they are added to our own
-worklist first, so that the SCP serves them; against any other node they must
-already be on that node's worklist (the runner queries for them by accession
+Orders: when the worklist node is ``self`` (this console's own SCP) they are
+added to our own worklist first, so that the SCP serves them; on any other node
+they must already be on that node's worklist (the runner queries for them by accession
 and starts the step from what the peer returned). An order the worklist does
 not return fails its step.
 """
@@ -117,10 +117,16 @@ class ScenarioRunner:
         speed: float = 1.0,
         report: Report = print,
         cancel: threading.Event | None = None,
+        worklist_node: Node | None = None,
+        storage_node: Node | None = None,
     ) -> None:
+        """``node`` takes everything unless ``worklist_node`` holds the orders or
+        ``storage_node`` takes the images (a peer may support only some services)."""
         if speed <= 0:
             raise UserError("the speed factor must be positive")
         self.db, self.station, self.node = db, station, node
+        self.worklist_node = worklist_node or node
+        self.storage_node = storage_node or node
         self.speed, self.report = speed, report
         self.cancel = cancel or threading.Event()
 
@@ -135,11 +141,12 @@ class ScenarioRunner:
         began_at = dt.datetime.now().astimezone()
         began = time.monotonic()
         total = len(scenario.steps)
-        ours = _add_orders(self.db, scenario, began_at) if self.node.name == SELF_NODE else {}
+        own = self.worklist_node.name == SELF_NODE
+        ours = _add_orders(self.db, scenario, began_at) if own else {}
         found: dict[str, WorklistItem | None] = {}
         for order in scenario.orders:
             found[order.accession] = _find_order(
-                self.station, self.node, order, ours.get(order.accession)
+                self.station, self.worklist_node, order, ours.get(order.accession)
             )
             self.report(
                 f"worklist: {order.accession} "
@@ -206,12 +213,18 @@ class ScenarioRunner:
             return
         if step.outcome == "completed":
             summary = modality.complete_step(
-                self.db, self.station, self.node, run.uid, image_count=step.images, defer=False
+                self.db,
+                self.station,
+                self.node,
+                run.uid,
+                image_count=step.images,
+                storage_node=self.storage_node,
+                defer=False,
             )
         else:
             if step.images:
                 modality.send_images(
-                    self.db, self.station, self.node, count=step.images, mpps_uid=run.uid
+                    self.db, self.station, self.storage_node, count=step.images, mpps_uid=run.uid
                 )
             assert step.reason is not None
             summary = modality.discontinue_step(
@@ -225,7 +238,7 @@ class ScenarioRunner:
         if step.commit:
             try:
                 answer = modality.commit_step(
-                    self.db, self.station, self.node, run.uid, wait=COMMIT_WAIT_S
+                    self.db, self.station, self.storage_node, run.uid, wait=COMMIT_WAIT_S
                 )
             except PeerError as exc:
                 run.committed = False
