@@ -54,6 +54,7 @@ class Order:
     patient: Patient
     procedure: str
     scheduled: float  # seconds after the run's start
+    modality: str  # the scenario's unless the order says otherwise
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Step:
     outcome: str  # a key of OUTCOMES
     reason: Code | None
     commit: bool
+    modality: str  # the order's, or for an unscheduled step its own or the scenario's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,8 +192,15 @@ def _lookup_patient(table: _Table, key: str, patients: dict[str, Patient]) -> Pa
     return patients[wanted]
 
 
-def _order(table: _Table, patients: dict[str, Patient]) -> Order:
-    table.check_keys(("accession", "patient", "procedure", "scheduled"))
+def _modality(table: _Table, default: str) -> str:
+    modality = table.text_value("modality", default).upper()
+    if not _CS.match(modality):
+        raise table.fail("modality", f"invalid modality {modality!r}")
+    return modality
+
+
+def _order(table: _Table, patients: dict[str, Patient], modality: str) -> Order:
+    table.check_keys(("accession", "patient", "procedure", "scheduled", "modality"))
     accession = table.text_value("accession")
     if not accession or len(accession) > 16 or "\\" in accession:
         raise table.fail("accession", f"invalid accession number {accession!r} (1-16 characters)")
@@ -200,24 +209,30 @@ def _order(table: _Table, patients: dict[str, Patient]) -> Order:
         patient=_lookup_patient(table, "patient", patients),
         procedure=table.text_value("procedure", ""),
         scheduled=table.seconds("scheduled", 0.0),
+        modality=_modality(table, modality),
     )
 
 
 def _step(
-    table: _Table, number: int, patients: dict[str, Patient], orders: dict[str, Order]
+    table: _Table,
+    number: int,
+    patients: dict[str, Patient],
+    orders: dict[str, Order],
+    modality: str,
 ) -> Step:
-    table.check_keys(
-        ("order", "patient", "start", "duration", "images", "outcome", "reason", "commit")
-    )
+    keys = ("order", "patient", "start", "duration", "images", "outcome", "reason", "commit")
     order = None
     if "order" in table.data:
+        table.check_keys(keys)  # a scheduled step's modality is its order's
         accession = table.text_value("order")
         if accession not in orders:
             raise table.fail("order", f"no [[order]] with accession {accession!r}")
         order = orders[accession]
-        patient = order.patient
+        patient, modality = order.patient, order.modality
     elif "patient" in table.data:
+        table.check_keys((*keys, "modality"))
         patient = _lookup_patient(table, "patient", patients)
+        modality = _modality(table, modality)
     else:
         raise table.fail(None, "give order (a scheduled step) or patient (unscheduled)")
     outcome = table.text_value("outcome", "completed").lower()
@@ -245,6 +260,7 @@ def _step(
         outcome=outcome,
         reason=reason,
         commit=table.get("commit", bool, False),
+        modality=modality,
     )
 
 
@@ -295,9 +311,7 @@ def parse_scenario(text: str, path: str) -> Scenario:
             raise InputError(f"{path}: unknown table or key {key!r}")
     head = _Table(path, text, data.get("scenario", {}), "scenario", 0)
     head.check_keys(("name", "description", "modality", "station_ae"))
-    modality = head.text_value("modality", "CT").upper()
-    if not _CS.match(modality):
-        raise head.fail("modality", f"invalid modality {modality!r}")
+    modality = _modality(head, "CT")
     station_ae = head.text_value("station_ae", "")
     if station_ae and not valid_ae_title(station_ae):
         raise head.fail("station_ae", f"invalid AE title {station_ae!r}")
@@ -309,14 +323,16 @@ def parse_scenario(text: str, path: str) -> Scenario:
         patients[patient.id] = patient
     orders: dict[str, Order] = {}
     for table in _tables(path, text, data, "order"):
-        order = _order(table, patients)
+        order = _order(table, patients, modality)
         if order.accession in orders:
             raise table.fail("accession", f"order {order.accession!r} given twice")
         orders[order.accession] = order
     step_tables = _tables(path, text, data, "step")
     if not step_tables:
         raise InputError(f"{path}: no [[step]]: a scenario performs at least one step")
-    steps = tuple(_step(t, i, patients, orders) for i, t in enumerate(step_tables, start=1))
+    steps = tuple(
+        _step(t, i, patients, orders, modality) for i, t in enumerate(step_tables, start=1)
+    )
     expectations = tuple(
         _expectation(t, len(steps), orders) for t in _tables(path, text, data, "expect")
     )
@@ -366,11 +382,17 @@ def dump_scenario(scenario: Scenario) -> str:
                 "patient": o.patient.id,
                 "procedure": o.procedure,
                 "scheduled": o.scheduled,
+                "modality": "" if o.modality == scenario.modality else o.modality,
             },
         )
     for s in scenario.steps:
         values: dict[str, object] = (
-            {"order": s.order.accession} if s.order else {"patient": s.patient.id}
+            {"order": s.order.accession}
+            if s.order
+            else {
+                "patient": s.patient.id,
+                "modality": "" if s.modality == scenario.modality else s.modality,
+            }
         )
         values |= {"start": s.start, "duration": s.duration, "images": s.images}
         values["outcome"] = s.outcome

@@ -84,6 +84,7 @@ def record_session(db: Database, direction: str, name: str) -> Scenario:
                 if outcome == "discontinued"
                 else None,
                 commit=committed[summary.sop_instance_uid] and summary.image_count > 0,
+                modality=summary.modality or "OT",
             )
         )
         expectations += [
@@ -115,4 +116,5 @@ def _order(summary: StepSummary, ds: Dataset, patient: Patient, base: dt.datetim
         patient=patient,
         procedure=text(first, "RequestedProcedureDescription") or summary.description,
         scheduled=_seconds(summary.start, base),
+        modality=summary.modality or "OT",
     )

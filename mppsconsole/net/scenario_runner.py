@@ -79,7 +79,7 @@ def _add_orders(db: Database, scenario: Scenario, began: dt.datetime) -> dict[st
                 "patient_id": order.patient.id,
                 "birth_date": order.patient.birth_date,
                 "sex": order.patient.sex,
-                "modality": scenario.modality,
+                "modality": order.modality,
                 "accession_number": order.accession,
                 "description": order.procedure,
                 "scheduled_station_ae": scenario.station_ae,
@@ -164,7 +164,7 @@ class ScenarioRunner:
             self._wait_until(began, offset)
             try:
                 if phase == 0:
-                    self._start(run, found, total, scenario.modality)
+                    self._start(run, found, total)
                 else:
                     self._finish(run, total)
             except UserError as exc:
@@ -179,9 +179,7 @@ class ScenarioRunner:
         result.verdicts = [_judge(e, result) for e in scenario.expectations]
         return result
 
-    def _start(
-        self, run: StepRun, found: dict[str, WorklistItem | None], total: int, modality_: str
-    ) -> None:
+    def _start(self, run: StepRun, found: dict[str, WorklistItem | None], total: int) -> None:
         step = run.step
         if step.order is not None:
             item = found[step.order.accession]
@@ -197,7 +195,7 @@ class ScenarioRunner:
                 self.station,
                 self.node,
                 patient=Patient(p.name, p.id, p.birth_date, p.sex),
-                modality=modality_,
+                modality=step.modality,
                 defer=False,
             )
         run.uid, run.create_status, run.final_status = (

@@ -67,19 +67,20 @@ def test_demo_scenario_passes_against_serve(department: Department, name: str) -
     assert {s["status"] for s in received} == {"COMPLETED", "DISCONTINUED"}
 
 
-def _shape(steps: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    return sorted((s["patient_id"], s["status"], s["image_count"]) for s in steps)
+def _shape(steps: list[dict[str, Any]]) -> list[tuple[str, str, str, int]]:
+    return sorted((s["patient_id"], s["modality"], s["status"], s["image_count"]) for s in steps)
 
 
 def test_record_then_replay_reproduces_the_steps(department: Department, tmp_path: Path) -> None:
-    first = department.cli(
-        "scenario", "run", str(demo_scenario("ct-morning")), "--to", "self", "--speed", SPEED
-    )
-    assert first.returncode == 0, first.stdout + first.stderr
+    for name in DEMO_SCENARIOS:  # a CT and an MR list: the record keeps each step's modality
+        first = department.cli(
+            "scenario", "run", str(demo_scenario(name)), "--to", "self", "--speed", SPEED
+        )
+        assert first.returncode == 0, first.stdout + first.stderr
     recorded = tmp_path / "recorded.toml"
     made = department.cli("scenario", "record", str(recorded))
     assert made.returncode == 0, made.stderr
-    assert "recorded 5 step(s), 5 order(s)" in made.stdout
+    assert "recorded 8 step(s), 7 order(s)" in made.stdout
 
     other = Department(tmp_path / "b")
     try:
@@ -87,7 +88,7 @@ def test_record_then_replay_reproduces_the_steps(department: Department, tmp_pat
         assert replay.returncode == 0, replay.stdout + replay.stderr
         assert "FAIL" not in replay.stdout
         assert _shape(other.steps("received")) == _shape(department.steps("received"))
-        assert len(other.steps("received")) == 5
+        assert len(other.steps("received")) == 8
     finally:
         other.serve.stop()
 

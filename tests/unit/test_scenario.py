@@ -109,3 +109,17 @@ def test_mistakes_name_the_file_and_line(
 def test_a_scenario_needs_a_step() -> None:
     with pytest.raises(InputError, match="no \\[\\[step\\]\\]"):
         parse_scenario(MINIMAL.split("[[step]]")[0], "m.toml")
+
+
+def test_orders_and_unscheduled_steps_may_have_their_own_modality() -> None:
+    text = MINIMAL.replace('patient = "P1"\n', 'patient = "P1"\nmodality = "mr"\n', 1)
+    text += '\n[[step]]\npatient = "P1"\nmodality = "US"\n\n[[step]]\npatient = "P1"\n'
+    scenario = parse_scenario(text, "m.toml")
+    assert [s.modality for s in scenario.steps] == ["MR", "US", "CT"]
+    assert scenario.orders[0].modality == "MR"
+    assert parse_scenario(dump_scenario(scenario), "d.toml") == scenario
+
+
+def test_a_scheduled_step_takes_its_orders_modality() -> None:
+    with pytest.raises(InputError, match=r"m.toml:16: \[step\] modality: unknown key"):
+        parse_scenario(MINIMAL + 'modality = "MR"\n', "m.toml")
