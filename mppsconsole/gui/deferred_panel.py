@@ -7,6 +7,8 @@ than waiting for events of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -148,12 +150,14 @@ class DeferredQueue(QObject):
         sender: DeferredSender | None,
         model: StepTableModel,
         parent: QWidget,
+        info: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self._db = db
         self._sender = sender
         self._model = model
         self._parent = parent
+        self._info = info
         self.messages: list[outbox.Deferred] = []
         self.button = QToolButton(parent)
         self.button.setAutoRaise(True)
@@ -173,7 +177,16 @@ class DeferredQueue(QObject):
             messages = outbox.open_messages(conn)
         if messages == self.messages:
             return
+        new = {m.id for m in messages} - {m.id for m in self.messages}
         self.messages = messages
+        if new and self._info is not None:
+            self._info(
+                self.tr(
+                    "MPPS destination not reachable: %n message(s) deferred, retried later",
+                    "",
+                    len(new),
+                )
+            )
         self.button.setText(self.tr("Deferred: %n", "", len(messages)))
         self.button.setVisible(bool(messages))
         self._model.set_deferred(frozenset(m.step_uid for m in messages))

@@ -103,7 +103,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.server_label)
         from mppsconsole.gui.deferred_panel import DeferredQueue
 
-        self.deferred = DeferredQueue(context.db, context.outbox, self.model, self)
+        self.deferred = DeferredQueue(
+            context.db, context.outbox, self.model, self, self.messages.info
+        )
         self.statusBar().addPermanentWidget(self.deferred.button)
         self.progress: QProgressDialog | None = None
 

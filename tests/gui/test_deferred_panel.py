@@ -71,8 +71,10 @@ def test_deferred_steps_are_shown_retried_and_cancelled(  # type: ignore[no-unty
     )
 
     queue = console.deferred
-    qtbot.waitUntil(lambda: queue.button.isVisible(), timeout=WAIT_MS)
-    assert queue.button.text() == "Deferred: 2"
+    qtbot.waitUntil(lambda: queue.button.text() == "Deferred: 2", timeout=WAIT_MS)
+    assert queue.button.isVisible()
+    told = console.statusBar().currentMessage()  # 2, or 1 and 1 if a refresh fell between
+    assert told.startswith("MPPS destination not reachable: ") and "deferred" in told
     qtbot.waitUntil(lambda: console.model.row_of(kept.sop_instance_uid, SENT) is not None)
     assert _status_text(console, kept.sop_instance_uid) == "IN PROGRESS (deferred)"
 
