@@ -94,6 +94,7 @@ cp "$ICONS/mppsconsole.svg" "$ROOT/usr/share/icons/hicolor/scalable/apps/mppscon
 cp installer/linux/copyright "$ROOT/usr/share/doc/mppsconsole/copyright"
 cp mppsconsole/data/samples/sample-worklist.* "$ROOT/usr/share/doc/mppsconsole/examples/"
 cp mppsconsole/data/profiles/*.toml "$ROOT/usr/share/doc/mppsconsole/examples/"
+cp mppsconsole/data/scenarios/*.toml "$ROOT/usr/share/doc/mppsconsole/examples/"
 cp installer/linux/postinst installer/linux/postrm "$ROOT/DEBIAN/"
 chmod -R u=rwX,go=rX "$ROOT"
 chmod 0755 "$ROOT/DEBIAN/postinst" "$ROOT/DEBIAN/postrm"

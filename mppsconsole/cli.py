@@ -103,10 +103,12 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
         print(
             f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}{scheme}", flush=True
         )
+        sender = _outbox_sender(db)
         try:
             while not stop.wait(0.5):
                 pass
         finally:
+            sender.stop()
             server.stop()
     print("stopped", flush=True)
     return 0
@@ -428,6 +430,7 @@ def cmd_mpps_start(args: argparse.Namespace, locations: paths.Locations) -> int:
     elif not args.accession:
         raise InputError("give --accession ACC, or --unscheduled with the patient")
     with app.open_store(locations, settings) as db:
+        _send_due(db)
         summary = start_step(
             db,
             station,
@@ -435,7 +438,9 @@ def cmd_mpps_start(args: argparse.Namespace, locations: paths.Locations) -> int:
             accession=None if args.unscheduled else args.accession,
             patient=patient,
             modality=(args.modality or "").upper() or None,
+            defer=args.defer,
         )
+        _report_deferred(db, summary.sop_instance_uid)
     print(summary.sop_instance_uid)
     return 0
 
@@ -450,6 +455,7 @@ def cmd_mpps_complete(args: argparse.Namespace, locations: paths.Locations) -> i
         else None
     )
     with app.open_store(locations, settings) as db:
+        _send_due(db)
         summary = complete_step(
             db,
             station,
@@ -459,7 +465,9 @@ def cmd_mpps_complete(args: argparse.Namespace, locations: paths.Locations) -> i
             storage_node=storage,
             transfer_syntax=_syntaxes()[args.transfer_syntax],
             progress=_StderrProgress("sending image"),
+            defer=args.defer,
         )
+        _report_deferred(db, summary.sop_instance_uid)
     print(
         f"{summary.sop_instance_uid} COMPLETED: {summary.series_count} series, "
         f"{summary.image_count} image(s)"
@@ -480,7 +488,9 @@ def cmd_mpps_discontinue(args: argparse.Namespace, locations: paths.Locations) -
     reason = discontinuation_reason(args.reason)
     settings, node, station = _scu(args, locations)
     with app.open_store(locations, settings) as db:
-        summary = discontinue_step(db, station, node, args.uid, reason)
+        _send_due(db)
+        summary = discontinue_step(db, station, node, args.uid, reason, defer=args.defer)
+        _report_deferred(db, summary.sop_instance_uid)
     print(f"{summary.sop_instance_uid} DISCONTINUED: {reason.meaning}")
     return 0
 
@@ -614,6 +624,213 @@ def cmd_tls_init(args: argparse.Namespace, locations: paths.Locations) -> int:
     return 0
 
 
+# --- deferred MPPS (the outbox) ------------------------------------------------
+
+
+def _outbox_sender(db: Any) -> Any:
+    """The retry worker for deferred MPPS messages, started (``serve``)."""
+    from mppsconsole.net.deferred import DeferredSender
+
+    sender = DeferredSender(db)
+    sender.start()
+    return sender
+
+
+def _send_due(db: Any) -> None:
+    """Before sending MPPS, send what waits in the outbox and is due (keeps the order)."""
+    from mppsconsole.net.deferred import DEFAULT_BACKOFF, flush
+
+    for attempt in flush(db, DEFAULT_BACKOFF):
+        message = attempt.message
+        print(
+            f"mppsconsole: deferred {message.kind} {message.step_uid}: {attempt.outcome} "
+            f"({attempt.detail})",
+            file=sys.stderr,
+        )
+
+
+def _report_deferred(db: Any, uid: str) -> None:
+    from mppsconsole.net.deferred import is_deferred
+
+    if is_deferred(db, uid):
+        print(
+            f"mppsconsole: MPPS destination not reachable: {uid} deferred, queued for retry "
+            "(mppsconsole mpps queue list)",
+            file=sys.stderr,
+        )
+
+
+def _add_defer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--defer",
+        action="store_true",
+        help="when the destination cannot be reached, queue the message and retry it later "
+        "(exit 0) instead of failing",
+    )
+
+
+def cmd_mpps_queue(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net import deferred
+    from mppsconsole.store import outbox
+
+    settings = app.load(locations)
+    with app.open_store(locations, settings) as db:
+        if args.queue_command == "retry":
+            deferred.retry_now(db, args.id)
+            for attempt in deferred.flush(db, deferred.DEFAULT_BACKOFF):
+                message = attempt.message
+                print(
+                    f"{message.id} {message.kind} {message.step_uid}: {attempt.outcome} "
+                    f"({attempt.detail})"
+                )
+        elif args.queue_command == "cancel":
+            with db.reading() as conn:
+                found = outbox.get(conn, args.id)
+            if found is None or found.state not in outbox.OPEN_STATES:
+                raise InputError(f"no deferred message {args.id} waiting")
+            cancelled = deferred.cancel(db, args.id)
+            print(f"cancelled {len(cancelled)} message(s): {', '.join(map(str, cancelled))}")
+        with db.reading() as conn:
+            waiting = outbox.open_messages(conn)
+    if args.queue_command == "list" and args.json:
+        _print_json([m.to_json() for m in waiting])
+    elif args.queue_command == "list":
+        _print_table(
+            [
+                [
+                    str(m.id),
+                    m.kind,
+                    m.step_uid,
+                    f"{m.node.ae_title}@{m.node.host}:{m.node.port}",
+                    str(m.attempts),
+                    f"{m.next_attempt.astimezone():%Y-%m-%d %H:%M:%S}",
+                    m.last_error,
+                ]
+                for m in waiting
+            ],
+            ["ID", "KIND", "STEP", "DESTINATION", "TRIES", "NEXT TRY", "LAST ERROR"],
+        )
+    # retry: still waiting is a failure to deliver (exit 1), like any unreachable peer
+    if args.queue_command == "retry" and waiting:
+        print(f"mppsconsole: error: {len(waiting)} message(s) still deferred", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_queue_parser(mp_sub: Any, common: argparse.ArgumentParser) -> None:
+    queue = mp_sub.add_parser(
+        "queue", parents=[common], help="deferred N-CREATE / N-SET waiting for their destination"
+    )
+    queue_sub = queue.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    listing = queue_sub.add_parser("list", parents=[common], help="messages waiting, in order")
+    listing.add_argument("--json", action="store_true")
+    retry = queue_sub.add_parser("retry", parents=[common], help="send waiting messages now")
+    retry.add_argument("id", type=int, nargs="?", help="one message (default: all)")
+    cancel = queue_sub.add_parser(
+        "cancel", parents=[common], help="drop a message (an N-CREATE takes its N-SETs along)"
+    )
+    cancel.add_argument("id", type=int)
+    for sub_parser in (listing, retry, cancel):
+        sub_parser.set_defaults(handler=cmd_mpps_queue)
+
+
+# --- scenarios -------------------------------------------------------------------
+
+
+def _read_scenario(name: str) -> Any:
+    from mppsconsole.core.scenario import parse_scenario
+
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    return parse_scenario(text, str(path))
+
+
+def cmd_scenario_run(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.net.scenario_runner import ScenarioRunner
+
+    scenario = _read_scenario(args.file)
+    if args.aet is None and scenario.station_ae:
+        args.aet = scenario.station_ae  # the scenario's modality calls as itself
+    settings, node, station = _scu(args, locations)
+    if args.speed <= 0:
+        raise InputError("--speed must be positive")
+    worklist_node = destination(args.worklist, settings, None) if args.worklist else None
+    storage_node = destination(args.store_to, settings, None) if args.store_to else None
+    print(
+        f"scenario {scenario.name}: {len(scenario.steps)} step(s) against {node.name}", flush=True
+    )
+    with app.open_store(locations, settings) as db:
+        runner = ScenarioRunner(
+            db,
+            station,
+            node,
+            speed=args.speed,
+            report=lambda line: print(line, flush=True),
+            worklist_node=worklist_node,
+            storage_node=storage_node,
+        )
+        result = runner.run(scenario)
+    print("\nexpectations:")
+    for verdict in result.verdicts:
+        mark = "PASS" if verdict.passed else "FAIL"
+        print(f"  {mark}  {verdict.expectation.describe()}: {verdict.actual}")
+    passed = sum(v.passed for v in result.verdicts)
+    print(f"{passed} of {len(result.verdicts)} expectation(s) passed")
+    if not result.passed:
+        print(
+            f"mppsconsole: error: {len(result.verdicts) - passed} expectation(s) failed",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_scenario_record(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.core.scenario import dump_scenario
+    from mppsconsole.net.scenario_record import record_session
+
+    path = Path(args.file)
+    settings = app.load(locations)
+    with app.open_store(locations, settings) as db:
+        scenario = record_session(db, args.direction, args.name or path.stem)
+    try:
+        path.write_text(dump_scenario(scenario), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc}") from None
+    print(f"recorded {len(scenario.steps)} step(s), {len(scenario.orders)} order(s) to {path}")
+    return 0
+
+
+def _add_scenario_parser(sub: Any, common: argparse.ArgumentParser, scu: Any) -> None:
+    sc = sub.add_parser("scenario", parents=[common], help="play or record a modality's day")
+    sc_sub = sc.add_subparsers(dest="scenario_command", metavar="ACTION", required=True)
+    run = sc_sub.add_parser(
+        "run", parents=[common, scu], help="play a scenario file and check its expectations"
+    )
+    run.add_argument("file", help="scenario file (TOML)")
+    run.add_argument(
+        "--speed", type=float, default=1.0, help="time scale: 60 plays a minute per second"
+    )
+    run.add_argument("--worklist", help="node holding the orders (default: --to)")
+    run.add_argument("--store-to", help="node taking images and commitment (default: --to)")
+    run.set_defaults(handler=cmd_scenario_run)
+    rec = sc_sub.add_parser(
+        "record", parents=[common], help="write the stored session as a scenario file"
+    )
+    rec.add_argument("file", help="scenario file to write (TOML)")
+    rec.add_argument(
+        "--direction",
+        choices=(SENT, RECEIVED),
+        default=SENT,
+        help="steps sent by our modality side (default) or received by our SCP",
+    )
+    rec.add_argument("--name", help="scenario name (default: the file name)")
+    rec.set_defaults(handler=cmd_scenario_record)
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -735,6 +952,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--birth-date")
     start.add_argument("--sex")
     start.add_argument("--modality")
+    _add_defer_option(start)
     start.set_defaults(handler=cmd_mpps_start)
     images_help = "transfer syntax of generated images"
     complete = mp_sub.add_parser(
@@ -747,6 +965,7 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument(
         "--transfer-syntax", choices=("explicit", "rle"), default="explicit", help=images_help
     )
+    _add_defer_option(complete)
     complete.set_defaults(handler=cmd_mpps_complete)
     disc = mp_sub.add_parser("discontinue", parents=[common], help="N-SET DISCONTINUED")
     disc.add_argument("uid", nargs="?")
@@ -757,7 +976,9 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument(
         "--reason", default="110513", help="CID 9300 code value (default 110513); 'list' shows them"
     )
+    _add_defer_option(disc)
     disc.set_defaults(handler=cmd_mpps_discontinue)
+    _add_queue_parser(mp_sub, common)
 
     si = sub.add_parser("send-images", parents=[common, scu], help="generate and C-STORE images")
     si.add_argument("--count", type=int, required=True)
@@ -783,6 +1004,8 @@ def build_parser() -> argparse.ArgumentParser:
     ti.add_argument("dir", metavar="DIR")
     ti.add_argument("--force", action="store_true", help="replace existing files in DIR")
     ti.set_defaults(handler=cmd_tls_init)
+
+    _add_scenario_parser(sub, common, scu)
 
     st = sub.add_parser("steps", parents=[common], help="procedure steps received and sent")
     st_sub = st.add_subparsers(dest="steps_command", metavar="ACTION", required=True)

@@ -96,3 +96,14 @@ def example_profile(name: str) -> Path:
     if name not in EXAMPLE_PROFILES:
         raise ValueError(f"no {name!r} example profile; names: {EXAMPLE_PROFILES}")
     return resource_path("data", "profiles", f"{name}.toml")
+
+
+#: The demo scenarios shipped for ``mppsconsole scenario run``.
+DEMO_SCENARIOS = ("ct-morning", "mr-chinese-names")
+
+
+def demo_scenario(name: str) -> Path:
+    """A shipped scenario file (TOML), by name without the extension."""
+    if name not in DEMO_SCENARIOS:
+        raise ValueError(f"no demo scenario {name!r}; demos: {DEMO_SCENARIOS}")
+    return resource_path("data", "scenarios", f"{name}.toml")

@@ -48,7 +48,27 @@ class InputError(UserError):
 
 
 class PeerError(UserError):
-    """A DICOM peer refused, aborted, failed or could not be reached (exit status 1)."""
+    """A DICOM peer refused, aborted, failed or could not be reached (exit status 1).
+
+    ``status`` is the DIMSE status of a refusal, when the peer answered with one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PeerUnreachable(PeerError):
+    """The peer could not be reached, or stopped answering: no answer at all, not a refusal.
+
+    Messages that fail this way may be deferred and retried (MPPS outbox). A refusal
+    is a real answer and never is. ``maybe_delivered`` is True when the request
+    left us before the association died, so the peer may have acted on it.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class WriteFailed(UserError):

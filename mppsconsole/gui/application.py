@@ -21,6 +21,7 @@ from mppsconsole.core.settings import Settings
 from mppsconsole.gui.icons import app_icon
 from mppsconsole.gui.main_window import ConsoleContext, MainWindow
 from mppsconsole.gui.scp_control import ScpController
+from mppsconsole.net.deferred import DeferredSender
 from mppsconsole.paths import Locations
 from mppsconsole.resources import translations_dir
 from mppsconsole.store.db import Database
@@ -64,8 +65,10 @@ def run_gui(locations: Locations, settings: Settings, *, smoke_test: bool = Fals
     db = Database(locations.database, durability=settings.durability)
     hub = EventHub()
     scp = ScpController(db, hub, locations.storage_dir(settings.storage_dir))
+    sender = DeferredSender(db, hub)
+    sender.start()
     window = MainWindow(
-        ConsoleContext(db, hub, settings, locations.config_file, locations.data_dir, scp)
+        ConsoleContext(db, hub, settings, locations.config_file, locations.data_dir, scp, sender)
     )
     scp.start(settings)
     if scp.error:
@@ -80,6 +83,7 @@ def run_gui(locations: Locations, settings: Settings, *, smoke_test: bool = Fals
         loop.run_until_complete(closed.wait())
         scp.stop()
         loop.run_until_complete(window.runner.wait_idle())
+    sender.stop()
     db.close()
     if smoke_test:
         print("smoke test: window shown and closed")

@@ -30,15 +30,18 @@ from mppsconsole.core.step import SENT, StepSummary
 from mppsconsole.core.validation import Finding
 from mppsconsole.core.worklist import WorklistItem
 from mppsconsole.gui.bridge import EventBridge
+from mppsconsole.gui.deferred_panel import DeferredQueue
 from mppsconsole.gui.detail_pane import DetailPane
 from mppsconsole.gui.dialogs import DiscontinueDialog, ImagesDialog, UnscheduledDialog
 from mppsconsole.gui.messages import UserMessages
+from mppsconsole.gui.scenario_launcher import ScenarioLauncher
 from mppsconsole.gui.scp_control import ScpController
 from mppsconsole.gui.step_model import StepTableModel
 from mppsconsole.gui.steps_panel import StepsPanel
 from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.gui.traffic_log import TrafficDock
 from mppsconsole.net import modality
+from mppsconsole.net.deferred import DeferredSender
 from mppsconsole.net.echo_scu import echo
 from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 from mppsconsole.net.workstation import Patient, Workstation
@@ -58,6 +61,7 @@ class ConsoleContext:
     config_path: Path
     data_dir: Path
     scp: ScpController
+    outbox: DeferredSender | None = None  # the deferred-MPPS retry worker
 
 
 class MainWindow(QMainWindow):
@@ -107,6 +111,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.faults_label)
         context.scp.profile_changed.connect(self._on_profile_changed)
         self._on_profile_changed()
+        self.deferred = DeferredQueue(
+            context.db, context.outbox, self.model, self, self.messages.info
+        )
+        self.statusBar().addPermanentWidget(self.deferred.button)
         self.progress: QProgressDialog | None = None
 
         self._make_actions()
@@ -247,6 +255,8 @@ class MainWindow(QMainWindow):
         node_menu = menu.addMenu(tr("&Network"))
         node_menu.addAction(self.act_echo)
         node_menu.addAction(self.act_behaviour)
+        self.scenarios = ScenarioLauncher(self)
+        node_menu.addAction(self.scenarios.action)
         view_menu = menu.addMenu(tr("&View"))
         view_menu.addAction(self.act_filter)
         view_menu.addAction(self.traffic.toggleViewAction())

@@ -142,6 +142,7 @@ class StepTableModel(QAbstractTableModel):
         self._key = _sort_key(self._sort_column)
         #: The findings of one step, for the badge's tooltip (read on hover only).
         self.findings_of: Callable[[str, str], Sequence[Finding]] | None = None
+        self._deferred: frozenset[str] = frozenset()  # sent steps with MPPS messages queued
 
     # -- Qt interface --------------------------------------------------------
 
@@ -171,6 +172,10 @@ class StepTableModel(QAbstractTableModel):
         if role == _DISPLAY:
             if column == ENDED_COLUMN:
                 return _elapsed(step, self._now)
+            if column == 0 and self._is_deferred(step):
+                return QCoreApplication.translate("StepTableModel", "{0} (deferred)").format(
+                    step.status
+                )
             return COLUMNS[column][1](step)
         if role == STEP_ROLE:
             return step
@@ -307,6 +312,19 @@ class StepTableModel(QAbstractTableModel):
 
     def step(self, row: int) -> StepSummary:
         return self._steps[self._flip(row)]
+
+    # -- deferred MPPS ---------------------------------------------------------
+
+    def _is_deferred(self, step: StepSummary) -> bool:
+        return step.direction == SENT and step.sop_instance_uid in self._deferred
+
+    def set_deferred(self, uids: frozenset[str]) -> None:
+        """Mark the sent steps whose N-CREATE / N-SET wait in the outbox."""
+        changed = self._deferred ^ uids
+        self._deferred = uids
+        touched = [row for uid in changed if (row := self.row_of(uid, SENT)) is not None]
+        if touched:
+            self.dataChanged.emit(self.index(min(touched), 0), self.index(max(touched), 0))
 
     def row_of(self, uid: str, direction: str | None = None) -> int | None:
         """Row of step ``uid`` (as received, else as sent, unless ``direction`` says)."""

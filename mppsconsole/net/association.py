@@ -22,7 +22,7 @@ from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 from pynetdicom.presentation import PresentationContext
 
-from mppsconsole.core.errors import PeerError
+from mppsconsole.core.errors import PeerError, PeerUnreachable
 from mppsconsole.core.settings import Node
 from mppsconsole.net import tls
 from mppsconsole.net.reactor_guard import guard_responses
@@ -109,7 +109,9 @@ def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
         primitive = late_rejection or assoc.acceptor.primitive
         reason = getattr(primitive, "reason_str", "") or "no reason given"
         result = getattr(primitive, "result_str", "")
-        return PeerError(
+        # A transient rejection (result 2: busy, resources) is "try later", not "no".
+        kind = PeerUnreachable if getattr(primitive, "result", None) == 0x02 else PeerError
+        return kind(
             f"association rejected by {where}: {reason}" + (f" ({result})" if result else "")
         )
     with _connect_errors.lock_:
@@ -121,7 +123,7 @@ def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
     if connect_error and node.tls and tls.is_tls_failure(connect_error):
         return PeerError(f"TLS with {node.host}:{node.port} failed: {tls.describe(connect_error)}")
     if connect_error:
-        return PeerError(
+        return PeerUnreachable(
             f"cannot connect to {node.host}:{node.port}: {_describe_connect_error(connect_error)}"
         )
     answer = assoc.acceptor.primitive
@@ -135,8 +137,10 @@ def _failure(assoc: Association, node: Node, elapsed: float) -> PeerError:
     # pynetdicom aborts on an ACSE timeout too, so ``is_aborted`` cannot tell a
     # peer that aborted (or hung up) from one that never answered; the time can.
     if assoc.is_aborted and elapsed < ACSE_TIMEOUT:
-        return PeerError(f"association aborted by {where} during negotiation")
-    return PeerError(f"no answer from {where} within {ACSE_TIMEOUT:g} s (association timeout)")
+        return PeerUnreachable(f"association aborted by {where} during negotiation")
+    return PeerUnreachable(
+        f"no answer from {where} within {ACSE_TIMEOUT:g} s (association timeout)"
+    )
 
 
 def _missing_context(assoc: Association, abstract_syntaxes: Sequence[str]) -> str | None:
@@ -201,8 +205,10 @@ def check_response(status: Any, what: str, node: Node) -> int:
     """The status code of a DIMSE response; PeerError when there is none (timeout/abort)."""
     code = getattr(status, "Status", None)
     if code is None:
-        raise PeerError(
+        # The request went out: the peer may have acted on it before the answer was lost.
+        raise PeerUnreachable(
             f"no response to {what} from {node.ae_title}@{node.host}:{node.port} "
-            f"(timeout after {DIMSE_TIMEOUT:.0f} s or association aborted)"
+            f"(timeout after {DIMSE_TIMEOUT:.0f} s or association aborted)",
+            maybe_delivered=True,
         )
     return int(code)

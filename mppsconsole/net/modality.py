@@ -26,12 +26,12 @@ from mppsconsole.core import mpps
 from mppsconsole.core.attributes import items, text
 from mppsconsole.core.codes import Code
 from mppsconsole.core.dicomtime import to_datetime
-from mppsconsole.core.errors import InputError
+from mppsconsole.core.errors import InputError, PeerUnreachable
 from mppsconsole.core.events import EventHub, InstanceStored, StepChanged, Traffic
 from mppsconsole.core.settings import Node
 from mppsconsole.core.step import SENT, StepSummary, referenced_instances, summarize
 from mppsconsole.core.worklist import WorklistItem, new_number, new_uid
-from mppsconsole.net import datasets, images, step_findings
+from mppsconsole.net import datasets, deferred, images, step_findings
 from mppsconsole.net.association import associate
 from mppsconsole.net.commitment_scu import request_commitment
 from mppsconsole.net.mpps_datasets import (
@@ -45,7 +45,7 @@ from mppsconsole.net.mpps_scu import refusal, send_create, send_set
 from mppsconsole.net.scp_context import now
 from mppsconsole.net.storage_scu import Progress, SentInstance, store_instances
 from mppsconsole.net.workstation import Patient, Workstation
-from mppsconsole.store import commitments, instances, steps, worklist
+from mppsconsole.store import commitments, instances, outbox, steps, worklist
 from mppsconsole.store.db import Database
 
 
@@ -72,6 +72,11 @@ def _announce(
         )
     )
     if summary is not None:
+        events.publish(StepChanged(summary))
+
+
+def _announce_deferred(events: EventHub | None, summary: StepSummary) -> None:
+    if events is not None:
         events.publish(StepChanged(summary))
 
 
@@ -120,9 +125,13 @@ def start_step(
     patient: Patient | None = None,
     modality: str | None = None,
     events: EventHub | None = None,
+    defer: bool = True,
 ) -> StepSummary:
     """N-CREATE IN PROGRESS for worklist ``items`` (or those of ``accession``), or an
     unscheduled ``patient``; several items of one patient make the IHE group case.
+
+    With ``defer``, an unreachable destination queues the N-CREATE (net.deferred)
+    and the step is kept locally; without, it raises as any failure.
     """
     start = now().replace(microsecond=0)
     pps_id = new_number("PPS")
@@ -141,16 +150,34 @@ def start_step(
     else:
         raise InputError("give an accession number, or a patient and modality (unscheduled)")
     uid = new_uid()
-    with _mpps_association(station, node) as assoc:
-        status = send_create(assoc, node, uid, ds)
+    summary = summarize(uid, ds, direction=SENT, calling_ae=station.ae_title)
+    try:
+        with _mpps_association(station, node) as assoc:
+            status = send_create(assoc, node, uid, ds)
+    except PeerUnreachable as exc:
+        if not defer:
+            raise
+        encoded = datasets.to_json(ds)
+        deferred.defer(
+            db,
+            summary,
+            encoded,
+            outbox.N_CREATE,
+            encoded,
+            node,
+            station.ae_title,
+            exc,
+            backoff=deferred.DEFAULT_BACKOFF,
+        )
+        _announce_deferred(events, summary)
+        return summary
     error = refusal(status, "N-CREATE", uid, node)
     if error is not None:
         raise error
-    summary = summarize(uid, ds, direction=SENT, calling_ae=station.ae_title)
-    ds_json = datasets.to_json(ds)
+    ds_dict = datasets.to_json_dict(ds)
     with db.transaction() as conn:
-        summary = step_findings.record_step(conn, summary, json.loads(ds_json), None)
-        steps.save(conn, summary, ds_json, f"{node.host}:{node.port}", now())
+        summary = step_findings.record_step(conn, summary, ds_dict, None)
+        steps.save(conn, summary, datasets.dumps(ds_dict), f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
     _announce(events, node, "N-CREATE", uid, status, summary)
     return summary
@@ -173,14 +200,40 @@ def _send_set(
     stored: steps.StoredStep,
     mods: Dataset,
     events: EventHub | None,
+    defer: bool,
 ) -> StepSummary:
-    """N-SET, then record it: the new state on success, only the history on refusal."""
+    """N-SET, then record it: the new state on success, only the history on refusal.
+
+    Deferred (the new state kept locally, the message queued) when the destination
+    cannot be reached (with ``defer``) or the step's earlier messages are still
+    waiting to go (always: an N-SET never overtakes its N-CREATE).
+    """
     uid = stored.summary.sop_instance_uid
-    with _mpps_association(station, node) as assoc:
-        status = send_set(assoc, node, uid, mods)
-    error = refusal(status, "N-SET", uid, node)
     merged = datasets.merge(datasets.from_json(stored.dataset_json), mods)
     summary = summarize(uid, merged, direction=SENT, calling_ae=station.ae_title)
+    try:
+        if deferred.waiting_for_earlier(db, uid):
+            raise PeerUnreachable(f"N-SET {uid} waits for the step's deferred messages")
+        with _mpps_association(station, node) as assoc:
+            status = send_set(assoc, node, uid, mods)
+    except PeerUnreachable as exc:
+        if not defer and not deferred.waiting_for_earlier(db, uid):
+            raise
+        deferred.defer(
+            db,
+            summary,
+            datasets.to_json(merged),
+            outbox.N_SET,
+            datasets.to_json(mods),
+            node,
+            station.ae_title,
+            exc,
+            backoff=deferred.DEFAULT_BACKOFF,
+            link=[sop for _, sop in referenced_instances(merged)],
+        )
+        _announce_deferred(events, summary)
+        return summary
+    error = refusal(status, "N-SET", uid, node)
     with db.transaction() as conn:
         steps.add_message(conn, _message(uid, node, "N-SET", status, mods))
         if error is None:
@@ -343,6 +396,7 @@ def complete_step(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     events: EventHub | None = None,
+    defer: bool = True,
 ) -> StepSummary:
     """Store ``image_count`` generated images, then N-SET COMPLETED listing exactly those."""
     if image_count < 0:
@@ -370,7 +424,8 @@ def complete_step(
         )
         series = [s for s in series if s.series_instance_uid != plan.series_instance_uid]
         series.append(_performed_series(plan, sent, station, storage_node or node))
-    return _send_set(db, station, node, stored, n_set_completed(now(), series), events)
+    mods = n_set_completed(now(), series)
+    return _send_set(db, station, node, stored, mods, events, defer)
 
 
 def discontinue_step(
@@ -380,11 +435,12 @@ def discontinue_step(
     uid: str,
     reason: Code,
     events: EventHub | None = None,
+    defer: bool = True,
 ) -> StepSummary:
     """N-SET DISCONTINUED with its reason, listing what was already sent for the step."""
     stored, _ = _open_step(db, uid)
     mods = n_set_discontinued(now(), reason, _sent_series(db, uid, station))
-    return _send_set(db, station, node, stored, mods, events)
+    return _send_set(db, station, node, stored, mods, events, defer)
 
 
 def send_images(

@@ -17,7 +17,7 @@ def refusal(status: Dataset, command: str, uid: str, node: Node) -> PeerError | 
     code = int(status.Status)
     if is_success(code) or is_warning(code):
         return None
-    return PeerError(f"{command} {uid} refused by {node.ae_title}: {describe(status)}")
+    return PeerError(f"{command} {uid} refused by {node.ae_title}: {describe(status)}", status=code)
 
 
 def send_create(assoc: Association, node: Node, uid: str, ds: Dataset) -> Dataset:

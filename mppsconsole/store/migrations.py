@@ -163,6 +163,26 @@ MIGRATIONS: tuple[str, ...] = (
     -- the Specific Character Set each worklist item is served in (test data beyond ASCII)
     ALTER TABLE worklist_items ADD COLUMN character_set TEXT NOT NULL DEFAULT '';
     """,
+    # deferred MPPS: N-CREATE / N-SET waiting for an unreachable destination, in order per step
+    """
+    CREATE TABLE mpps_outbox (
+        id INTEGER PRIMARY KEY,
+        step_uid TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        node TEXT NOT NULL,
+        calling_ae TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT 'pending',
+        maybe_delivered INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        UNIQUE (step_uid, seq)
+    );
+    CREATE INDEX mpps_outbox_state ON mpps_outbox (state, next_attempt);
+    """,
 )
 
 

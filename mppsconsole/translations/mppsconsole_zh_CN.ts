@@ -4,137 +4,137 @@
 <context>
     <name></name>
     <message>
-        <location filename="../gui/main_window.py" line="155"/>
+        <location filename="../gui/main_window.py" line="162"/>
         <source>&amp;Start…</source>
         <translation>开始(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="158"/>
+        <location filename="../gui/main_window.py" line="165"/>
         <source>Start an unscheduled procedure step</source>
         <translation>开始一个无预约的检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="161"/>
+        <location filename="../gui/main_window.py" line="168"/>
         <source>&amp;Complete…</source>
         <translation>完成(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="164"/>
+        <location filename="../gui/main_window.py" line="171"/>
         <source>Send test images, then complete the selected step</source>
         <translation>发送测试图像，然后完成所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="167"/>
+        <location filename="../gui/main_window.py" line="174"/>
         <source>&amp;Discontinue…</source>
         <translation>中止(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="170"/>
+        <location filename="../gui/main_window.py" line="177"/>
         <source>Discontinue the selected step with a reason</source>
         <translation>按原因中止所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="173"/>
+        <location filename="../gui/main_window.py" line="180"/>
         <source>Send &amp;images…</source>
         <translation>发送图像(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="176"/>
+        <location filename="../gui/main_window.py" line="183"/>
         <source>Generate and store test images for the selected step</source>
         <translation>为所选步骤生成并存储测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="179"/>
+        <location filename="../gui/main_window.py" line="186"/>
         <source>Co&amp;mmit</source>
         <translation>存储确认(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="182"/>
+        <location filename="../gui/main_window.py" line="189"/>
         <source>Request storage commitment for the step&apos;s images</source>
         <translation>为该步骤的图像请求存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="185"/>
+        <location filename="../gui/main_window.py" line="192"/>
         <source>&amp;Echo…</source>
         <translation>连通测试(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="185"/>
+        <location filename="../gui/main_window.py" line="192"/>
         <source>Verify a node with C-ECHO</source>
         <translation>用 C-ECHO 验证节点</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="188"/>
+        <location filename="../gui/main_window.py" line="195"/>
         <source>Se&amp;ttings…</source>
         <translation>设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="191"/>
+        <location filename="../gui/main_window.py" line="198"/>
         <source>Local node, remote nodes and destinations</source>
         <translation>本地节点、远程节点和默认目标</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="200"/>
+        <location filename="../gui/main_window.py" line="207"/>
         <source>&amp;Find</source>
         <translation>查找(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="203"/>
+        <location filename="../gui/main_window.py" line="210"/>
         <source>Filter the procedure steps</source>
         <translation>筛选检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="206"/>
+        <location filename="../gui/main_window.py" line="213"/>
         <source>E&amp;xport step…</source>
         <translation>导出步骤(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="209"/>
+        <location filename="../gui/main_window.py" line="216"/>
         <source>Export the selected step as JSON</source>
         <translation>将所选步骤导出为 JSON</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="212"/>
+        <location filename="../gui/main_window.py" line="219"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="212"/>
+        <location filename="../gui/main_window.py" line="219"/>
         <source>Quit MPPS Console</source>
         <translation>退出 MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="214"/>
+        <location filename="../gui/main_window.py" line="221"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="233"/>
+        <location filename="../gui/main_window.py" line="240"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="238"/>
+        <location filename="../gui/main_window.py" line="245"/>
         <source>&amp;Step</source>
         <translation>步骤(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="247"/>
+        <location filename="../gui/main_window.py" line="254"/>
         <source>&amp;Network</source>
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="250"/>
+        <location filename="../gui/main_window.py" line="259"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="194"/>
+        <location filename="../gui/main_window.py" line="201"/>
         <source>Server &amp;behaviour…</source>
         <translation>服务器行为(&amp;B)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="197"/>
+        <location filename="../gui/main_window.py" line="204"/>
         <source>Strict or lenient rules and injected faults of the running SCP</source>
         <translation>运行中 SCP 的严格/宽松规则与注入故障</translation>
     </message>
@@ -230,6 +230,101 @@
         <location filename="../gui/behaviour_dialog.py" line="192"/>
         <source>Rule {0}: {1}</source>
         <translation>规则 {0}：{1}</translation>
+    </message>
+</context>
+<context>
+    <name>DeferredDialog</name>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="42"/>
+        <source>Deferred MPPS messages</source>
+        <translation>延迟发送的 MPPS 消息</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="47"/>
+        <source>Step</source>
+        <translation>检查步骤</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="48"/>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="49"/>
+        <source>Destination</source>
+        <translation>目标</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="50"/>
+        <source>Attempts</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="51"/>
+        <source>Next try</source>
+        <translation>下次尝试</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="52"/>
+        <source>Last error</source>
+        <translation>最近错误</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="53"/>
+        <source>Queued</source>
+        <translation>排队时间</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="60"/>
+        <source>No MPPS message is waiting.</source>
+        <translation>没有等待发送的 MPPS 消息。</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="62"/>
+        <source>&amp;Retry now</source>
+        <translation>立即重试(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="63"/>
+        <source>&amp;Cancel message…</source>
+        <translation>取消消息(&amp;C)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="117"/>
+        <source>Cancel the deferred {0} of step {1}? It will never be sent.</source>
+        <translation>取消检查步骤 {1} 延迟发送的 {0}？它将不会再被发送。</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="122"/>
+        <source>The step&apos;s later N-SET messages are cancelled with it: the destination will never hear of this step.</source>
+        <translation>该步骤之后的 N-SET 消息也将一并取消：目标将永远不会收到此检查步骤。</translation>
+    </message>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="127"/>
+        <source>Cancel deferred message</source>
+        <translation>取消延迟消息</translation>
+    </message>
+</context>
+<context>
+    <name>DeferredQueue</name>
+    <message>
+        <location filename="../gui/deferred_panel.py" line="164"/>
+        <source>MPPS messages waiting for their destination</source>
+        <translation>等待目标可用的 MPPS 消息</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../gui/deferred_panel.py" line="185"/>
+        <source>MPPS destination not reachable: %n message(s) deferred, retried later</source>
+        <translation>
+            <numerusform>MPPS 目标无法连接：%n 条消息已延迟，稍后自动重试</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../gui/deferred_panel.py" line="190"/>
+        <source>Deferred: %n</source>
+        <translation>
+            <numerusform>延迟: %n</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -414,183 +509,183 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../gui/main_window.py" line="68"/>
+        <location filename="../gui/main_window.py" line="71"/>
         <source>MPPS Console</source>
         <translation>MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="99"/>
+        <location filename="../gui/main_window.py" line="102"/>
         <source>&amp;Procedure steps</source>
         <translation>检查步骤(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="100"/>
+        <location filename="../gui/main_window.py" line="103"/>
         <source>&amp;Worklist</source>
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="338"/>
+        <location filename="../gui/main_window.py" line="347"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="345"/>
+        <location filename="../gui/main_window.py" line="354"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="356"/>
-        <location filename="../gui/main_window.py" line="372"/>
-        <location filename="../gui/main_window.py" line="379"/>
+        <location filename="../gui/main_window.py" line="365"/>
+        <location filename="../gui/main_window.py" line="381"/>
+        <location filename="../gui/main_window.py" line="388"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="361"/>
+        <location filename="../gui/main_window.py" line="370"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="372"/>
+        <location filename="../gui/main_window.py" line="381"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="384"/>
+        <location filename="../gui/main_window.py" line="393"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="396"/>
+        <location filename="../gui/main_window.py" line="405"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="406"/>
+        <location filename="../gui/main_window.py" line="415"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="411"/>
+        <location filename="../gui/main_window.py" line="420"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="441"/>
+        <location filename="../gui/main_window.py" line="450"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="446"/>
+        <location filename="../gui/main_window.py" line="455"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="457"/>
+        <location filename="../gui/main_window.py" line="466"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="471"/>
+        <location filename="../gui/main_window.py" line="480"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="476"/>
+        <location filename="../gui/main_window.py" line="485"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="500"/>
-        <location filename="../gui/main_window.py" line="505"/>
-        <location filename="../gui/main_window.py" line="573"/>
+        <location filename="../gui/main_window.py" line="509"/>
+        <location filename="../gui/main_window.py" line="514"/>
+        <location filename="../gui/main_window.py" line="582"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="513"/>
+        <location filename="../gui/main_window.py" line="522"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="513"/>
+        <location filename="../gui/main_window.py" line="522"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="522"/>
+        <location filename="../gui/main_window.py" line="531"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="528"/>
+        <location filename="../gui/main_window.py" line="537"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="528"/>
+        <location filename="../gui/main_window.py" line="537"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="560"/>
+        <location filename="../gui/main_window.py" line="569"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="567"/>
+        <location filename="../gui/main_window.py" line="576"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="569"/>
+        <location filename="../gui/main_window.py" line="578"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="575"/>
+        <location filename="../gui/main_window.py" line="584"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="577"/>
+        <location filename="../gui/main_window.py" line="586"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="593"/>
+        <location filename="../gui/main_window.py" line="602"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="633"/>
+        <location filename="../gui/main_window.py" line="643"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="651"/>
+        <location filename="../gui/main_window.py" line="661"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="653"/>
+        <location filename="../gui/main_window.py" line="663"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="617"/>
+        <location filename="../gui/main_window.py" line="627"/>
         <source>Server behaviour applied</source>
         <translation>服务器行为已应用</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/main_window.py" line="622"/>
+        <location filename="../gui/main_window.py" line="632"/>
         <source>Faults: %n rule(s)</source>
         <translation>
             <numerusform>故障注入：%n 条规则</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="284"/>
+        <location filename="../gui/main_window.py" line="293"/>
         <source>Received data could not be stored:
 {0}
 
@@ -601,7 +696,7 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 请释放数据目录所在磁盘的空间；已通知发送方重试。</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="287"/>
+        <location filename="../gui/main_window.py" line="296"/>
         <source>Storing failed</source>
         <translation>保存失败</translation>
     </message>
@@ -658,6 +753,65 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
         <location filename="../gui/messages.py" line="86"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
+    </message>
+</context>
+<context>
+    <name>ScenarioLauncher</name>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="37"/>
+        <source>Run &amp;scenario…</source>
+        <translation>运行场景(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="38"/>
+        <source>Play a scenario file against the MPPS destination</source>
+        <translation>对 MPPS 目标播放场景文件</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="51"/>
+        <location filename="../gui/scenario_launcher.py" line="58"/>
+        <source>Run scenario</source>
+        <translation>运行场景</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="51"/>
+        <source>Scenario files (*.toml)</source>
+        <translation>场景文件 (*.toml)</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="71"/>
+        <source>no node named {0}</source>
+        <translation>没有名为 {0} 的节点</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="88"/>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="88"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="121"/>
+        <source>PASS</source>
+        <translation>通过</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="121"/>
+        <source>FAIL</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="123"/>
+        <source>{0} of {1} expectation(s) passed</source>
+        <translation>{1} 项预期中 {0} 项通过</translation>
+    </message>
+    <message>
+        <location filename="../gui/scenario_launcher.py" line="141"/>
+        <source>{0}: cancelled</source>
+        <translation>{0}：已取消</translation>
     </message>
 </context>
 <context>
@@ -1122,6 +1276,12 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
         <location filename="../gui/step_model.py" line="83"/>
         <source>Findings</source>
         <translation>检查结果</translation>
+    </message>
+    <message>
+        <location filename="../gui/step_model.py" line="176"/>
+        <source>{0} (deferred)</source>
+        <extracomment>The findings of one step, for the badge&apos;s tooltip (read on hover only).</extracomment>
+        <translation>{0}（延迟发送）</translation>
     </message>
 </context>
 <context>
@@ -1696,7 +1856,7 @@ Study {2}</source>
 <context>
     <name>window</name>
     <message>
-        <location filename="../gui/application.py" line="72"/>
+        <location filename="../gui/application.py" line="75"/>
         <source>Start the SCP</source>
         <translation>启动 SCP</translation>
     </message>
