@@ -14,10 +14,13 @@ from collections.abc import Hashable, Iterator
 
 from pydicom.dataset import Dataset
 from pynetdicom.events import Event
+from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
 
+from mppsconsole.core.events import Subject
 from mppsconsole.core.matching import compile_query
 from mppsconsole.core.worklist import FINISHED_STATUSES, WorklistItem
 from mppsconsole.net import datasets, faults
+from mppsconsole.net.cancel_watch import cancelled
 from mppsconsole.net.encoded import Encoding, PreEncoded, encode
 from mppsconsole.net.incoming import request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext
@@ -105,9 +108,15 @@ class WorklistScp:
             if not (hide and item.status in FINISHED_STATUSES) and matcher(item)
         ]
         log.info("C-FIND worklist from %s: %d match(es)", peer, len(matches))
-        self.ctx.traffic(peer, "C-FIND", "0xFF00", f"{len(matches)} match(es)")
+        keys = Subject(
+            ModalityWorklistInformationFind,
+            patient_id=query.patient_id,
+            patient_name=query.patient_name,
+            accession=query.accession_number,
+        )
+        self.ctx.traffic(peer, "C-FIND", "0xFF00", f"{len(matches)} match(es)", keys)
         for item in matches:
-            if event.is_cancelled:
+            if cancelled(event):
                 log.info("C-FIND worklist from %s cancelled", peer)
                 yield CANCEL, None
                 return
