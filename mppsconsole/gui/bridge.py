@@ -40,8 +40,15 @@ class EventBridge(QObject):
         hub.subscribe(self._receive)
 
     def close(self) -> None:
-        """Stop receiving (before the hub's publishers are stopped)."""
+        """Stop receiving (before the hub's publishers are stopped) and delivering.
+
+        What is still queued is dropped: it is in the store already, and the
+        window it was for is closing (its slots would read a store being closed).
+        """
         self._hub.unsubscribe(self._receive)
+        self._timer.stop()
+        with self._lock:
+            self._pending = []
 
     def _receive(self, event: Event) -> None:
         """Called on any thread: queue, and wake the Qt thread once per batch."""
