@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -63,4 +64,12 @@ def open_store(locations: Locations, settings: Settings) -> Iterator[Database]:
 def main(argv: Sequence[str] | None = None) -> int:
     from mppsconsole import cli
 
+    restrict_file_modes()  # the process entry point (console script, python -m, bundles)
     return cli.main(argv)
+
+
+def restrict_file_modes() -> None:
+    """New files and folders readable by this user only (POSIX): logs, exports, anything
+    created without an explicit mode. See store/private.py for the files we create."""
+    if os.name == "posix":
+        os.umask(0o077)

@@ -84,6 +84,7 @@ def cmd_gui(args: argparse.Namespace, locations: paths.Locations) -> int:
 
 def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
     from mppsconsole.net.server import DepartmentServer
+    from mppsconsole.store.audit import trail as audit_trail
 
     settings = app.load(locations)
     if args.aet:
@@ -98,18 +99,20 @@ def cmd_serve(args: argparse.Namespace, locations: paths.Locations) -> int:
         server = DepartmentServer(db, settings, locations.storage_dir(settings.storage_dir))
         if profile_path and profile:
             _use_serve_profile(server, profile_path, profile)
-        host, port = server.start(args.host, args.port)
-        scheme = " (TLS)" if settings.tls is not None and settings.tls.serves else ""
-        print(
-            f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}{scheme}", flush=True
-        )
-        sender = _outbox_sender(db)
-        try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            sender.stop()
-            server.stop()
+        with audit_trail(db, server.events, "serve"):
+            host, port = server.start(args.host, args.port)
+            scheme = " (TLS)" if settings.tls is not None and settings.tls.serves else ""
+            print(
+                f"MPPS Console SCP {settings.ae_title} listening on {host}:{port}{scheme}",
+                flush=True,
+            )
+            sender = _outbox_sender(db)
+            try:
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                sender.stop()
+                server.stop()
     print("stopped", flush=True)
     return 0
 
@@ -831,6 +834,141 @@ def _add_scenario_parser(sub: Any, common: argparse.ArgumentParser, scu: Any) ->
     rec.set_defaults(handler=cmd_scenario_record)
 
 
+# --- audit trail ---------------------------------------------------------------
+
+#: Commands audited as the local user's manual actions: handler -> (ATNA event, action).
+#: ``serve`` and the GUI audit their own traffic; ``audit export`` audits itself.
+_AUDITED: dict[str, tuple[str, str]] = {
+    "cmd_worklist_add": ("ORDER_RECORD", "C"),
+    "cmd_worklist_import": ("ORDER_RECORD", "C"),
+    "cmd_worklist_list": ("ORDER_RECORD", "R"),
+    "cmd_worklist_query": ("QUERY", "E"),
+    "cmd_echo": ("APPLICATION_ACTIVITY", "E"),
+    "cmd_mpps_start": ("PROCEDURE_RECORD", "C"),
+    "cmd_mpps_complete": ("PROCEDURE_RECORD", "U"),
+    "cmd_mpps_discontinue": ("PROCEDURE_RECORD", "U"),
+    "cmd_send_images": ("BEGIN_TRANSFERRING", "E"),
+    "cmd_commit": ("INSTANCES_TRANSFERRED", "E"),
+    "cmd_steps_list": ("PROCEDURE_RECORD", "R"),
+    "cmd_steps_show": ("PROCEDURE_RECORD", "R"),
+}
+
+
+def _run_audited(handler: Handler, args: argparse.Namespace, locations: paths.Locations) -> int:
+    """Run a command and append its audit record: who (this user), what, outcome.
+
+    The record names the command's target (peer, step UID) and patient keys in
+    their own fields; the error text only for failures that are not bad input
+    (bad input may quote a patient's identifiers back).
+    """
+    if handler.__name__ not in _AUDITED:
+        return handler(args, locations)
+    from mppsconsole.core import audit
+
+    try:
+        code = handler(args, locations)
+    except InputError:
+        _audit_command(handler, args, locations, audit.MINOR_FAILURE, "bad input", "")
+        raise
+    except UserError as exc:
+        _audit_command(handler, args, locations, audit.MINOR_FAILURE, "failed", str(exc))
+        raise
+    except Exception as exc:
+        _audit_command(
+            handler, args, locations, audit.SERIOUS_FAILURE, "internal error", type(exc).__name__
+        )
+        raise
+    outcome = audit.SUCCESS if code == 0 else audit.MINOR_FAILURE
+    _audit_command(handler, args, locations, outcome, "ok" if code == 0 else f"exit {code}", "")
+    return code
+
+
+def _audit_command(
+    handler: Handler,
+    args: argparse.Namespace,
+    locations: paths.Locations,
+    outcome: int,
+    status: str,
+    detail: str,
+) -> None:
+    from mppsconsole.core import audit
+    from mppsconsole.core.events import Subject
+    from mppsconsole.store.audit import write_now
+
+    event_name, action = _AUDITED[handler.__name__]
+    subject = Subject(
+        instance_uid=getattr(args, "uid", None) or getattr(args, "mpps", None) or "",
+        patient_id=getattr(args, "patient_id", None) or "",
+        patient_name=getattr(args, "patient_name", None) or "",
+        accession=getattr(args, "accession", None) or "",
+    )
+    record = audit.manual(
+        getattr(audit, event_name),
+        action,
+        "cli " + handler.__name__.removeprefix("cmd_").replace("_", " "),
+        outcome=outcome,
+        status=status,
+        subject=subject,
+        peer=getattr(args, "to", None) or "",
+        detail=detail,
+    )
+    try:
+        settings = app.load(locations)
+        with app.open_store(locations, settings) as db:
+            write_now(db, record)
+    except UserError as exc:  # no usable settings or store: the command's error says why,
+        log.info("audit record not written: %s", exc)  # in its one stderr line (§4)
+
+
+def _iso_time(text: str) -> Any:
+    """An ISO 8601 date or date-time; without an offset it is local time."""
+    import datetime as dt
+
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or date-time: {text!r}") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def cmd_audit_export(args: argparse.Namespace, locations: paths.Locations) -> int:
+    from mppsconsole.store.audit import export
+
+    settings = app.load(locations)
+    with app.open_store(locations, settings) as db:
+        if args.output in (None, "-"):
+            count = export(
+                db, sys.stdout, since=args.since, until=args.until, deidentify=args.deidentify
+            )
+        else:
+            try:
+                with open(args.output, "w", encoding="utf-8") as out:
+                    count = export(
+                        db, out, since=args.since, until=args.until, deidentify=args.deidentify
+                    )
+            except OSError as exc:
+                raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+            print(f"exported {count} audit record(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _add_audit_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    au = sub.add_parser("audit", parents=[common], help="the audit trail")
+    au_sub = au.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    ex = au_sub.add_parser(
+        "export", parents=[common], help="write audit records as JSON lines (README: Audit trail)"
+    )
+    ex.add_argument("--since", type=_iso_time, help="from this ISO 8601 date/time (inclusive)")
+    ex.add_argument("--until", type=_iso_time, help="up to this ISO 8601 date/time (exclusive)")
+    ex.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="replace patient names, IDs and accession numbers by pseudonyms",
+    )
+    ex.add_argument("-o", "--output", help="file to write (default: standard output)")
+    ex.set_defaults(handler=cmd_audit_export)
+
+
 # --- parser ------------------------------------------------------------------
 
 
@@ -1022,6 +1160,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ss.add_argument("--json", action="store_true")
     ss.set_defaults(handler=cmd_steps_show)
+    _add_audit_parser(sub, common)
     return parser
 
 
@@ -1045,7 +1184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mppsconsole.net.sockets import verbose_pynetdicom
 
             verbose_pynetdicom(True)
-        return handler(args, locations)
+        return _run_audited(handler, args, locations)
     except (InputError, ConfigError) as exc:
         print(f"mppsconsole: error: {exc}", file=sys.stderr)
         return 2

@@ -36,6 +36,17 @@ class InstanceStored:
 
 
 @dataclasses.dataclass(frozen=True)
+class Subject:
+    """What a message was about, for the audit trail (never shown in the traffic log)."""
+
+    sop_class: str = ""
+    instance_uid: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
+    accession: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Traffic:
     """One line of the traffic log: an association event or a DIMSE message."""
 
@@ -47,6 +58,7 @@ class Traffic:
     detail: str = ""
     #: A problem the user must see, not only find in the log (e.g. the disk is full).
     alert: str = ""
+    subject: Subject | None = None  # the audit trail's "what"; None: nothing identified
 
 
 Event = StepChanged | InstanceStored | Traffic

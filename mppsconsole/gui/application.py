@@ -7,6 +7,7 @@ finish or cancel, close the window, and close the database last.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -24,6 +25,7 @@ from mppsconsole.gui.scp_control import ScpController
 from mppsconsole.net.deferred import DeferredSender
 from mppsconsole.paths import Locations
 from mppsconsole.resources import translations_dir
+from mppsconsole.store.audit import trail as audit_trail
 from mppsconsole.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,8 @@ def run_gui(locations: Locations, settings: Settings, *, smoke_test: bool = Fals
 
     db = Database(locations.database, durability=settings.durability)
     hub = EventHub()
+    trail = contextlib.ExitStack()  # from before the SCP starts: no message goes unaudited
+    trail.enter_context(audit_trail(db, hub, "gui"))
     scp = ScpController(db, hub, locations.storage_dir(settings.storage_dir))
     sender = DeferredSender(db, hub)
     sender.start()
@@ -79,7 +83,7 @@ def run_gui(locations: Locations, settings: Settings, *, smoke_test: bool = Fals
         QTimer.singleShot(SMOKE_TEST_MS, window.close)
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
-    with loop:
+    with loop, trail:  # the trail is written out after the SCP and the tasks stopped
         loop.run_until_complete(closed.wait())
         scp.stop()
         loop.run_until_complete(window.runner.wait_idle())

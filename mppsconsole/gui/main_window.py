@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mppsconsole.core import mpps
-from mppsconsole.core.errors import InputError
-from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core import audit, mpps
+from mppsconsole.core.errors import InputError, UserError
+from mppsconsole.core.events import EventHub, Subject, Traffic
 from mppsconsole.core.profile import describe as describe_profile
 from mppsconsole.core.settings import SELF_NODE, Node, Settings, save_settings
 from mppsconsole.core.step import SENT, StepSummary
@@ -45,10 +45,19 @@ from mppsconsole.net.deferred import DeferredSender
 from mppsconsole.net.echo_scu import echo
 from mppsconsole.net.images import TRANSFER_SYNTAX_CHOICES
 from mppsconsole.net.workstation import Patient, Workstation
+from mppsconsole.store import audit as audit_store
 from mppsconsole.store import findings, steps
 from mppsconsole.store.db import Database
 
 COMMIT_WAIT_S = 30.0
+#: Audit event and action of the window's tasks, by the first word of their label.
+_TASK_AUDIT = {
+    "start": (audit.PROCEDURE_RECORD, audit.CREATE),
+    "step": (audit.PROCEDURE_RECORD, audit.UPDATE),  # complete or discontinue
+    "images": (audit.BEGIN_TRANSFERRING, audit.EXECUTE),
+    "commit": (audit.INSTANCES_TRANSFERRED, audit.EXECUTE),
+    "echo": (audit.APPLICATION_ACTIVITY, audit.EXECUTE),
+}
 
 
 @dataclasses.dataclass
@@ -216,6 +225,12 @@ class MainWindow(QMainWindow):
             lambda: self.detail.export_json(),
             tr("Export the selected step as JSON"),
         )
+        self.act_export_audit = self._action(
+            tr("Export &audit trail…"),
+            "Ctrl+Shift+A",
+            lambda: self.export_audit(),
+            tr("Write the audit trail as JSON lines, optionally de-identified"),
+        )
         self.act_quit = self._action(
             tr("&Quit"), QKeySequence.StandardKey.Quit, self.close, tr("Quit MPPS Console")
         )
@@ -240,6 +255,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu(tr("&File"))
         file_menu.addAction(self.act_export)
+        file_menu.addAction(self.act_export_audit)
         file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
@@ -532,6 +548,47 @@ class MainWindow(QMainWindow):
             "echo", self.tr("Echo {0}").format(node.name), lambda task: (node, echo(ae, node))
         )
 
+    def export_audit(self, path: Path | None = None, deidentify: bool = True) -> None:
+        """Export the audit trail on a worker; without ``path``, ask where and how."""
+        from mppsconsole.gui.audit_export import AuditExportDialog, export_audit_file
+
+        if path is None:
+            dialog = AuditExportDialog(Path.home(), self)
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted
+            path, deidentify = dialog.path(), dialog.deidentify.isChecked()
+            dialog.deleteLater()
+            if not accepted or path is None:
+                return
+        target, db = path, self.ctx.db
+        self._run(
+            "audit",
+            self.tr("Export audit trail"),
+            lambda task: (target, export_audit_file(db, target, deidentify)),
+        )
+
+    def _audit_task(self, task: Task, outcome: int, status: str, detail: str = "") -> None:
+        """One audit record per user action run as a task (the export audits itself).
+
+        The messages the action sent are audited too, from the traffic events.
+        """
+        if task.label == "audit":
+            return
+        kind, _, uid = task.label.partition(" ")
+        event, action = _TASK_AUDIT.get(kind, (audit.APPLICATION_ACTIVITY, audit.EXECUTE))
+        record = audit.manual(
+            event,
+            action,
+            f"gui {kind}",
+            outcome=outcome,
+            status=status,
+            subject=Subject(instance_uid=uid),
+            detail=detail,
+        )
+        try:
+            audit_store.write_now(self.ctx.db, record)
+        except UserError as exc:
+            self.messages.failure(self.tr("Audit trail"), exc)
+
     # -- task results ------------------------------------------------------------
 
     def _show_progress(self, task: Task, total: int) -> None:
@@ -564,6 +621,7 @@ class MainWindow(QMainWindow):
     def _on_task_done(self, task: Task, result: Any) -> None:
         if not self._mine(task):
             return
+        self._audit_task(task, audit.SUCCESS, "ok")
         self._close_progress(task)
         what = task.what
         if isinstance(result, StepSummary):
@@ -581,6 +639,9 @@ class MainWindow(QMainWindow):
             )
             if result.failed:
                 self.messages.failure(self.tr("Storage commitment"), InputError(text))
+        elif task.label == "audit":
+            target, count = result
+            text = self.tr("Audit trail: {0} record(s) exported to {1}").format(count, target)
         elif task.label == "images":
             text = self.tr("{0}: {1} sent").format(what, len(result))
         else:
@@ -592,6 +653,10 @@ class MainWindow(QMainWindow):
     def _on_task_failed(self, task: Task, error: BaseException) -> None:
         if not self._mine(task):
             return
+        if isinstance(error, UserError):
+            self._audit_task(task, audit.MINOR_FAILURE, "failed", str(error))
+        else:
+            self._audit_task(task, audit.SERIOUS_FAILURE, "internal error", type(error).__name__)
         self._close_progress(task)
         self.messages.failure(task.what, error)
         self._update_actions()
@@ -599,6 +664,7 @@ class MainWindow(QMainWindow):
     def _on_task_cancelled(self, task: Task) -> None:
         if not self._mine(task):
             return
+        self._audit_task(task, audit.MINOR_FAILURE, "cancelled")
         self._close_progress(task)
         self.messages.info(self.tr("{0}: cancelled").format(task.what))
         self._update_actions()
@@ -655,12 +721,29 @@ class MainWindow(QMainWindow):
             "tls",
             "access",
         )
+        self._audit_settings(old, new)
         if any(getattr(old, f) != getattr(new, f) for f in scp_fields):
             self.ctx.scp.start(new)
         if old.language != new.language:
             self.messages.info(self.tr("Settings saved; the language changes at the next start"))
         else:
             self.messages.info(self.tr("Settings saved"))
+
+    def _audit_settings(self, old: Settings, new: Settings) -> None:
+        """A settings change is a Security Alert (software configuration, PS3.15 A.5.3.11);
+        the record names the fields that changed, not their values."""
+        changed = [
+            f.name for f in dataclasses.fields(new) if getattr(old, f.name) != getattr(new, f.name)
+        ]
+        if not changed:
+            return
+        record = audit.manual(
+            audit.SECURITY_ALERT, audit.UPDATE, "gui settings changed", detail=", ".join(changed)
+        )
+        try:
+            audit_store.write_now(self.ctx.db, record)
+        except UserError as exc:
+            self.messages.failure(self.tr("Audit trail"), exc)
 
     def _ui_state(self) -> QSettings:
         return QSettings(str(self.ctx.data_dir / "window.ini"), QSettings.Format.IniFormat)

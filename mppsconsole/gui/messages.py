@@ -59,18 +59,20 @@ class UserMessages(QObject):
         self.last_dialog: QMessageBox | None = None
 
     def info(self, text: str) -> None:
-        log.info("%s", text)
+        log.debug("%s", text)  # may name a patient ("Complete Doe^Jane"): not at INFO
         self._status_bar.showMessage(text, STATUS_TIMEOUT_MS)
 
     def failure(self, what: str, error: BaseException) -> None:
         """A failed action: status bar, log, and a non-blocking dialog."""
         if isinstance(error, UserError):
-            log.warning("%s failed: %s", what, error)
+            log.debug("%s failed", what)  # ``what`` may name a patient: not at WARNING
+            log.warning("action failed: %s", error)
             body = f"{error}\n\n{hint_for(error)}"
             icon = QMessageBox.Icon.Warning
         else:
             details = "".join(traceback.format_exception(error))
-            log.error("%s failed with an internal error:\n%s", what, details)
+            log.debug("%s failed", what)
+            log.error("action failed with an internal error:\n%s", details)
             body = (
                 QCoreApplication.translate(
                     "Messages", "An internal error occurred; it has been logged."

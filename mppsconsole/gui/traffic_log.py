@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mppsconsole.core.audit import Pseudonymizer
 from mppsconsole.core.events import Traffic
 
 #: Lines kept in memory; older ones remain in the traffic log file.
@@ -55,10 +56,24 @@ def _cells(line: Traffic) -> tuple[str, ...]:
     )
 
 
+def _identifiers(line: Traffic) -> tuple[tuple[str, str], ...]:
+    subject = line.subject
+    if subject is None:
+        return ()
+    pairs = (
+        ("patient_id", subject.patient_id),
+        ("patient_name", subject.patient_name),
+        ("accession", subject.accession),
+    )
+    return tuple((field, value) for field, value in pairs if value)
+
+
 class TrafficModel(QAbstractTableModel):
     def __init__(self, parent: Any = None, cap: int = MAX_LINES) -> None:
         super().__init__(parent)
         self._lines: deque[tuple[str, ...]] = deque()
+        # The patient identifiers each line was about (not shown), for de-identified copies.
+        self._identifiers: deque[tuple[tuple[str, str], ...]] = deque()
         self._cap = cap
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -91,15 +106,24 @@ class TrafficModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
             for _ in range(overflow):
                 self._lines.popleft()
+                self._identifiers.popleft()
             self.endRemoveRows()
         first = len(self._lines)
         self.beginInsertRows(QModelIndex(), first, first + len(lines) - 1)
         self._lines.extend(_cells(line) for line in lines)
+        self._identifiers.extend(_identifiers(line) for line in lines)
         self.endInsertRows()
 
-    def text(self, rows: list[int] | None = None) -> str:
-        chosen = self._lines if rows is None else [self._lines[r] for r in rows]
-        return "\n".join("\t".join(cells) for cells in chosen)
+    def text(self, rows: list[int] | None = None, *, deidentify: bool = False) -> str:
+        """Tab-separated lines; de-identified: every patient identifier any of the
+        chosen lines was about is replaced by a pseudonym (keyed per copy, as the
+        audit export does), wherever it appears (an error comment may quote it)."""
+        chosen = range(len(self._lines)) if rows is None else rows
+        text = "\n".join("\t".join(self._lines[r]) for r in chosen)
+        if not deidentify:
+            return text
+        identifiers = {pair for r in chosen for pair in self._identifiers[r]}
+        return Pseudonymizer().text(text, identifiers)
 
 
 class TrafficDock(QDockWidget):
@@ -120,6 +144,8 @@ class TrafficDock(QDockWidget):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.copy_button = QPushButton(self.tr("Copy"), self)
         self.copy_button.clicked.connect(self.copy)
+        self.copy_anonymous_button = QPushButton(self.tr("Copy de-identified"), self)
+        self.copy_anonymous_button.clicked.connect(lambda: self.copy(deidentify=True))
         self.view = QTableView(self)
         self.view.setModel(self.proxy)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -131,6 +157,7 @@ class TrafficDock(QDockWidget):
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.copy_button)
+        bar.addWidget(self.copy_anonymous_button)
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -164,8 +191,8 @@ class TrafficDock(QDockWidget):
             for line in lines:
                 self._file_log.info("%s", "\t".join((line.time.isoformat(), *_cells(line)[1:])))
 
-    def copy(self) -> None:
+    def copy(self, deidentify: bool = False) -> None:
         rows = sorted(
             {self.proxy.mapToSource(i).row() for i in self.view.selectionModel().selectedRows()}
         )
-        QGuiApplication.clipboard().setText(self.model.text(rows or None))
+        QGuiApplication.clipboard().setText(self.model.text(rows or None, deidentify=deidentify))

@@ -51,8 +51,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mppsconsole.core import audit
 from mppsconsole.core.dicomtime import format_da, parse_date
 from mppsconsole.core.errors import InputError, UserError
+from mppsconsole.core.events import Subject
 from mppsconsole.core.matching import WorklistQuery
 from mppsconsole.core.mpps import COMPLETED, DISCONTINUED, IN_PROGRESS
 from mppsconsole.core.settings import SELF_NODE, Node, Settings
@@ -63,6 +65,7 @@ from mppsconsole.gui.messages import UserMessages
 from mppsconsole.gui.tasks import Task, TaskRunner
 from mppsconsole.net.images import MODALITIES
 from mppsconsole.net.mwl_scu import QueryResult, query_worklist
+from mppsconsole.store import audit as audit_store
 from mppsconsole.store import worklist
 from mppsconsole.store.db import Database
 
@@ -721,6 +724,7 @@ class WorklistPanel(QWidget):
             items = parse_worklist_file(path.name, text)
             with self._db.transaction() as conn:
                 count = worklist.add_many(conn, items)
+                audit_store.append(conn, [_audited("gui worklist import", audit.CREATE, count)])
         except UserError as exc:
             self._messages.failure(what, InputError(f"{path.name}: {exc}"))
             return 0
@@ -766,6 +770,10 @@ class WorklistPanel(QWidget):
                     worklist.add_many(conn, [item])
                 elif not worklist.update(conn, item_id, item):
                     raise InputError(self.tr("the item no longer exists (deleted meanwhile?)"))
+                added = item_id is None
+                command = "gui worklist add" if added else "gui worklist edit"
+                action = audit.CREATE if added else audit.UPDATE
+                audit_store.append(conn, [_audited(command, action, 1, item)])
         except UserError as exc:
             self._messages.failure(what, exc)
             self.reload()
@@ -788,6 +796,7 @@ class WorklistPanel(QWidget):
         try:
             with self._db.transaction() as conn:
                 removed = worklist.delete(conn, ids)
+                audit_store.append(conn, [_audited("gui worklist delete", audit.DELETE, removed)])
         except UserError as exc:
             self._messages.failure(self.tr("Delete worklist items"), exc)
             return
@@ -873,6 +882,20 @@ class WorklistPanel(QWidget):
             result = query_worklist(local_ae_title, node, query, cancel=task.cancel)
             with db.transaction() as conn:
                 worklist.replace_cached(conn, node.name, result.items)
+                keys = Subject(
+                    patient_id=query.patient_id,
+                    patient_name=query.patient_name,
+                    accession=query.accession_number,
+                )
+                record = audit.manual(
+                    audit.QUERY,
+                    audit.EXECUTE,
+                    "gui worklist query",
+                    subject=keys,
+                    peer=f"{node.ae_title}@{node.host}:{node.port}",
+                    detail=f"{len(result.items)} item(s)",
+                )
+                audit_store.append(conn, [record])
             return result
 
         return work
@@ -907,6 +930,25 @@ class WorklistPanel(QWidget):
         self._query_task = None
         self.result_count.setText(self.tr("Query stopped"))
         self._update_actions()
+
+
+def _audited(
+    command: str, action: str, count: int, item: WorklistItem | None = None
+) -> audit.AuditRecord:
+    """The audit record of a local worklist change (an Order Record, PS3.15 A.5.3.6)."""
+    subject = (
+        Subject(
+            instance_uid=item.study_instance_uid,
+            patient_id=item.patient_id,
+            patient_name=item.patient_name,
+            accession=item.accession_number,
+        )
+        if item is not None
+        else None
+    )
+    return audit.manual(
+        audit.ORDER_RECORD, action, command, subject=subject, detail=f"{count} item(s)"
+    )
 
 
 def _with_group(

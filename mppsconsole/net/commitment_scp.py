@@ -22,6 +22,7 @@ from pynetdicom.events import Event
 from pynetdicom.pdu_primitives import A_RELEASE
 from pynetdicom.sop_class import StorageCommitmentPushModel  # type: ignore[attr-defined]
 
+from mppsconsole.core.events import Subject
 from mppsconsole.net import faults, tls
 from mppsconsole.net.incoming import request_dataset
 from mppsconsole.net.scp_context import Peer, ScpContext, now
@@ -161,12 +162,21 @@ class CommitmentScp:
             "N-ACTION",
             "0x0000",
             f"commitment {len(report.ReferencedSOPSequence)} of {len(uids)} held",
+            Subject(StorageCommitmentPushModel, str(request.TransactionUID)),
         )
         return status_dataset(SUCCESS), None
 
     def on_event_report(self, event: Event) -> tuple[int, None]:
         """A peer reports on a new association for a request our SCU sent."""
-        return record_report(self.ctx.db, event), None
+        status = record_report(self.ctx.db, event)
+        self.ctx.traffic(
+            Peer.of(event),
+            "N-EVENT-REPORT",
+            f"0x{status:04X}",
+            "commitment report",
+            Subject(StorageCommitmentPushModel),
+        )
+        return status, None
 
     def on_dimse_sent(self, event: Event) -> None:
         """Once the N-ACTION response is on its way, send the pending report."""

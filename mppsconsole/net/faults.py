@@ -100,11 +100,17 @@ def handlers(ctx: ScpContext) -> list[tuple[Any, Any]]:
 
 
 def echo_handler(ctx: ScpContext) -> Callable[[Event], Dataset]:
-    """The C-ECHO handler: Success unless the profile forces a status."""
+    """The C-ECHO handler: Success unless the profile forces a status.
+
+    A success is announced too (traffic log, audit trail); a forced status was by ``inject``.
+    """
 
     def on_echo(event: Event) -> Dataset:
         forced = inject(ctx, "verification", event).status
-        return forced if forced is not None else status_dataset(SUCCESS)
+        if forced is not None:
+            return forced
+        ctx.traffic(Peer.of(event), "C-ECHO", "0x0000")
+        return status_dataset(SUCCESS)
 
     return on_echo
 

@@ -18,10 +18,11 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 from pynetdicom.dimse_primitives import N_CREATE, N_GET, N_SET
 from pynetdicom.events import Event
+from pynetdicom.sop_class import ModalityPerformedProcedureStep  # type: ignore[attr-defined]
 
 from mppsconsole.core import mpps
 from mppsconsole.core.errors import Refusal, ServiceError
-from mppsconsole.core.events import StepChanged
+from mppsconsole.core.events import StepChanged, Subject
 from mppsconsole.core.profile import Profile
 from mppsconsole.core.step import (
     RECEIVED,
@@ -102,6 +103,19 @@ def _apply_set(
         raise ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}") from None
 
 
+def step_subject(uid: str, summary: StepSummary | None) -> Subject:
+    """The audit trail's "what" of an MPPS message: the step and, once known, its patient."""
+    if summary is None:
+        return Subject(ModalityPerformedProcedureStep, uid)
+    return Subject(
+        ModalityPerformedProcedureStep,
+        uid,
+        summary.patient_id,
+        summary.patient_name,
+        summary.accession_number,
+    )
+
+
 class MppsScp:
     """The three MPPS handlers, bound to a store."""
 
@@ -162,7 +176,13 @@ class MppsScp:
     ) -> None:
         """Tell subscribers (traffic log, window) once the message is stored."""
         comment = str(status.get("ErrorComment", "") or "")
-        self.ctx.traffic(peer, command, f"0x{int(status.Status):04X}", f"{uid} {comment}".strip())
+        self.ctx.traffic(
+            peer,
+            command,
+            f"0x{int(status.Status):04X}",
+            f"{uid} {comment}".strip(),
+            step_subject(uid, summary),
+        )
         if summary is not None:
             self.ctx.events.publish(StepChanged(summary))
 

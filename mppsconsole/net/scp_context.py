@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pynetdicom.events import Event
 
-from mppsconsole.core.events import EventHub, Traffic
+from mppsconsole.core.events import EventHub, Subject, Traffic
 from mppsconsole.core.profile import ProfileHolder
 from mppsconsole.core.settings import Settings
 from mppsconsole.store.db import Database
@@ -24,10 +24,18 @@ class ScpContext:
     profile: ProfileHolder = dataclasses.field(default_factory=ProfileHolder)
 
     def traffic(
-        self, peer: Peer, command: str, status: str, detail: str = "", alert: str = ""
+        self,
+        peer: Peer,
+        command: str,
+        status: str,
+        detail: str = "",
+        subject: Subject | None = None,
+        *,
+        alert: str = "",
     ) -> None:
-        """Announce one received message (or association event) for the traffic log."""
-        self.events.publish(Traffic(now(), "in", str(peer), command, status, detail, alert))
+        """Announce one received message (or association event): traffic log and audit trail."""
+        traffic = Traffic(now(), "in", str(peer), command, status, detail, alert, subject)
+        self.events.publish(traffic)
 
     @property
     def fsync_files(self) -> bool:

@@ -19,7 +19,7 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
 from mppsconsole.core.errors import WriteFailed
-from mppsconsole.core.events import InstanceStored, StepChanged
+from mppsconsole.core.events import InstanceStored, StepChanged, Subject
 from mppsconsole.core.step import StepSummary
 from mppsconsole.net import faults, step_findings, write_failures
 from mppsconsole.net.scp_context import Peer, ScpContext, now
@@ -30,6 +30,7 @@ from mppsconsole.net.status import (
     status_dataset,
 )
 from mppsconsole.store import instances, steps
+from mppsconsole.store.private import make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,13 @@ def _write_atomically(
     removed behind our back is made again.
     """
     if path.parent not in known_dirs:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         known_dirs.add(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")  # 0600, kept by the rename
     except FileNotFoundError:
         known_dirs.discard(path.parent)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -155,10 +156,10 @@ class StorageScp:
             study_uid = str(ids.get("StudyInstanceUID", "")).strip()
             series_uid = str(ids.get("SeriesInstanceUID", "")).strip()
         except Exception as exc:
-            return status_dataset(STORE_CANNOT_UNDERSTAND, f"Cannot decode dataset: {exc}")
+            return self._not_understood(event, f"Cannot decode dataset: {exc}")
         for name, uid in (("SOP Instance", sop_uid), ("Study", study_uid), ("Series", series_uid)):
             if not _UID.match(uid) or len(uid) > 64:
-                return status_dataset(STORE_CANNOT_UNDERSTAND, f"Invalid {name} UID {uid!r}")
+                return self._not_understood(event, f"Invalid {name} UID {uid!r}")
         path = self.ctx.images_dir / study_uid / series_uid / f"{sop_uid}.dcm"
         meta = file_meta(
             str(request.AffectedSOPClassUID), sop_uid, str(event.context.transfer_syntax)
@@ -184,8 +185,24 @@ class StorageScp:
         self.ctx.events.publish(InstanceStored(sop_uid, step_uid, "received"))
         if changed is not None:
             self.ctx.events.publish(StepChanged(changed))
-        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid)
+        subject = Subject(
+            str(request.AffectedSOPClassUID),
+            sop_uid,
+            str(ids.get("PatientID", "")),
+            str(ids.get("PatientName", "")),
+            str(ids.get("AccessionNumber", "")),
+        )
+        self.ctx.traffic(peer, "C-STORE", "0x0000", sop_uid, subject)
         return status_dataset(SUCCESS)
+
+    def _not_understood(self, event: Event, comment: str) -> Dataset:
+        """0xC000 for the peer, announced (traffic log, audit trail) with what was sent."""
+        request = cast(C_STORE, event.request)
+        subject = Subject(str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID))
+        self.ctx.traffic(
+            Peer.of(event), "C-STORE", f"0x{STORE_CANNOT_UNDERSTAND:04X}", comment, subject
+        )
+        return status_dataset(STORE_CANNOT_UNDERSTAND, comment)
 
     def _record(
         self,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mppsconsole.core.errors import UserError, WriteFailed
 from mppsconsole.store.migrations import migrate
+from mppsconsole.store.private import make_private_dirs, make_private_file
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -36,8 +37,10 @@ class Database:
 
     def __init__(self, path: Path, *, durability: str = "normal") -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         try:
+            # 0600 before SQLite opens it: SQLite gives -wal/-shm the database file's mode.
+            make_private_file(path)
             self._conn = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
             )
@@ -53,7 +56,7 @@ class Database:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
             self._conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise UserError(f"{path}: cannot open the database: {exc}") from None
         self._lock = threading.RLock()
         with self.transaction() as conn:

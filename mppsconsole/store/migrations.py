@@ -183,6 +183,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX mpps_outbox_state ON mpps_outbox (state, next_attempt);
     """,
+    # the audit trail (IHE ATNA-like records; store/audit.py); patient fields apart
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        event_code TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome INTEGER NOT NULL,
+        who_kind TEXT NOT NULL,
+        who TEXT NOT NULL,
+        peer TEXT NOT NULL DEFAULT '',
+        command TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT '',
+        sop_class TEXT NOT NULL DEFAULT '',
+        instance_uid TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        patient_id TEXT NOT NULL DEFAULT '',
+        patient_name TEXT NOT NULL DEFAULT '',
+        accession TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_time ON audit (time);
+    """,
 )
 
 

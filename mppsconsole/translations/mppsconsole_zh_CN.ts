@@ -4,139 +4,178 @@
 <context>
     <name></name>
     <message>
-        <location filename="../gui/main_window.py" line="162"/>
+        <location filename="../gui/main_window.py" line="172"/>
         <source>&amp;Start…</source>
         <translation>开始(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="165"/>
+        <location filename="../gui/main_window.py" line="175"/>
         <source>Start an unscheduled procedure step</source>
         <translation>开始一个无预约的检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="168"/>
+        <location filename="../gui/main_window.py" line="178"/>
         <source>&amp;Complete…</source>
         <translation>完成(&amp;C)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="171"/>
+        <location filename="../gui/main_window.py" line="181"/>
         <source>Send test images, then complete the selected step</source>
         <translation>发送测试图像，然后完成所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="174"/>
+        <location filename="../gui/main_window.py" line="184"/>
         <source>&amp;Discontinue…</source>
         <translation>中止(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="177"/>
+        <location filename="../gui/main_window.py" line="187"/>
         <source>Discontinue the selected step with a reason</source>
         <translation>按原因中止所选步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="180"/>
+        <location filename="../gui/main_window.py" line="190"/>
         <source>Send &amp;images…</source>
         <translation>发送图像(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="183"/>
+        <location filename="../gui/main_window.py" line="193"/>
         <source>Generate and store test images for the selected step</source>
         <translation>为所选步骤生成并存储测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="186"/>
+        <location filename="../gui/main_window.py" line="196"/>
         <source>Co&amp;mmit</source>
         <translation>存储确认(&amp;M)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="189"/>
+        <location filename="../gui/main_window.py" line="199"/>
         <source>Request storage commitment for the step&apos;s images</source>
         <translation>为该步骤的图像请求存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="192"/>
+        <location filename="../gui/main_window.py" line="202"/>
         <source>&amp;Echo…</source>
         <translation>连通测试(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="192"/>
+        <location filename="../gui/main_window.py" line="202"/>
         <source>Verify a node with C-ECHO</source>
         <translation>用 C-ECHO 验证节点</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="195"/>
+        <location filename="../gui/main_window.py" line="205"/>
         <source>Se&amp;ttings…</source>
         <translation>设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="198"/>
+        <location filename="../gui/main_window.py" line="208"/>
         <source>Local node, remote nodes and destinations</source>
         <translation>本地节点、远程节点和默认目标</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="207"/>
+        <location filename="../gui/main_window.py" line="217"/>
         <source>&amp;Find</source>
         <translation>查找(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="210"/>
+        <location filename="../gui/main_window.py" line="220"/>
         <source>Filter the procedure steps</source>
         <translation>筛选检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="213"/>
+        <location filename="../gui/main_window.py" line="223"/>
         <source>E&amp;xport step…</source>
         <translation>导出步骤(&amp;X)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="216"/>
+        <location filename="../gui/main_window.py" line="226"/>
         <source>Export the selected step as JSON</source>
         <translation>将所选步骤导出为 JSON</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="219"/>
+        <location filename="../gui/main_window.py" line="235"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="219"/>
+        <location filename="../gui/main_window.py" line="235"/>
         <source>Quit MPPS Console</source>
         <translation>退出 MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="221"/>
+        <location filename="../gui/main_window.py" line="237"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="240"/>
+        <location filename="../gui/main_window.py" line="256"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="245"/>
+        <location filename="../gui/main_window.py" line="262"/>
         <source>&amp;Step</source>
         <translation>步骤(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="254"/>
+        <location filename="../gui/main_window.py" line="271"/>
         <source>&amp;Network</source>
         <translation>网络(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="259"/>
+        <location filename="../gui/main_window.py" line="276"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="201"/>
+        <location filename="../gui/main_window.py" line="211"/>
         <source>Server &amp;behaviour…</source>
         <translation>服务器行为(&amp;B)…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="204"/>
+        <location filename="../gui/main_window.py" line="214"/>
         <source>Strict or lenient rules and injected faults of the running SCP</source>
         <translation>运行中 SCP 的严格/宽松规则与注入故障</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="229"/>
+        <source>Export &amp;audit trail…</source>
+        <translation>导出审计记录(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="232"/>
+        <source>Write the audit trail as JSON lines, optionally de-identified</source>
+        <translation>将审计记录写为 JSON Lines 文件，可选去标识化</translation>
+    </message>
+</context>
+<context>
+    <name>AuditExportDialog</name>
+    <message>
+        <location filename="../gui/audit_export.py" line="44"/>
+        <location filename="../gui/audit_export.py" line="69"/>
+        <source>Export audit trail</source>
+        <translation>导出审计记录</translation>
+    </message>
+    <message>
+        <location filename="../gui/audit_export.py" line="46"/>
+        <source>&amp;Browse…</source>
+        <translation>浏览(&amp;B)…</translation>
+    </message>
+    <message>
+        <location filename="../gui/audit_export.py" line="49"/>
+        <source>&amp;De-identify (replace patient names, IDs and accession numbers)</source>
+        <translation>去标识化(&amp;D)（替换患者姓名、ID 和检查号）</translation>
+    </message>
+    <message>
+        <location filename="../gui/audit_export.py" line="61"/>
+        <source>JSON lines file:</source>
+        <translation>JSON Lines 文件：</translation>
+    </message>
+    <message>
+        <location filename="../gui/audit_export.py" line="71"/>
+        <source>JSON lines (*.jsonl);;All files (*)</source>
+        <translation>JSON Lines (*.jsonl);;所有文件 (*)</translation>
     </message>
 </context>
 <context>
@@ -509,183 +548,184 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../gui/main_window.py" line="71"/>
+        <location filename="../gui/main_window.py" line="81"/>
         <source>MPPS Console</source>
+        <extracomment>Audit event and action of the window&apos;s tasks, by the first word of their label.</extracomment>
         <translation>MPPS Console</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="102"/>
+        <location filename="../gui/main_window.py" line="112"/>
         <source>&amp;Procedure steps</source>
         <translation>检查步骤(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="103"/>
+        <location filename="../gui/main_window.py" line="113"/>
         <source>&amp;Worklist</source>
         <translation>工作列表(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="347"/>
+        <location filename="../gui/main_window.py" line="364"/>
         <source>no node named {0} for {1}</source>
         <translation>没有名为 {0} 的节点用于 {1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="354"/>
+        <location filename="../gui/main_window.py" line="371"/>
         <source>{0}…</source>
         <translation>{0}…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="365"/>
-        <location filename="../gui/main_window.py" line="381"/>
-        <location filename="../gui/main_window.py" line="388"/>
+        <location filename="../gui/main_window.py" line="382"/>
+        <location filename="../gui/main_window.py" line="398"/>
+        <location filename="../gui/main_window.py" line="405"/>
         <source>Start</source>
         <translation>开始</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="370"/>
+        <location filename="../gui/main_window.py" line="387"/>
         <source>Start {0}</source>
         <translation>开始 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="381"/>
+        <location filename="../gui/main_window.py" line="398"/>
         <source>patient name and ID are required</source>
         <translation>必须填写患者姓名和 ID</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="393"/>
+        <location filename="../gui/main_window.py" line="410"/>
         <source>Start unscheduled {0}</source>
         <translation>开始无预约检查 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="405"/>
+        <location filename="../gui/main_window.py" line="422"/>
         <source>Complete procedure step</source>
         <translation>完成检查步骤</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="415"/>
+        <location filename="../gui/main_window.py" line="432"/>
         <source>Complete</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="420"/>
+        <location filename="../gui/main_window.py" line="437"/>
         <source>Complete {0}</source>
         <translation>完成 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="450"/>
+        <location filename="../gui/main_window.py" line="467"/>
         <source>Discontinue</source>
         <translation>中止</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="455"/>
+        <location filename="../gui/main_window.py" line="472"/>
         <source>Discontinue {0}</source>
         <translation>中止 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="466"/>
+        <location filename="../gui/main_window.py" line="483"/>
         <source>Send test images</source>
         <translation>发送测试图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="480"/>
+        <location filename="../gui/main_window.py" line="497"/>
         <source>Send images</source>
         <translation>发送图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="485"/>
+        <location filename="../gui/main_window.py" line="502"/>
         <source>Send {0} images</source>
         <translation>发送 {0} 幅图像</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="509"/>
-        <location filename="../gui/main_window.py" line="514"/>
-        <location filename="../gui/main_window.py" line="582"/>
+        <location filename="../gui/main_window.py" line="526"/>
+        <location filename="../gui/main_window.py" line="531"/>
+        <location filename="../gui/main_window.py" line="641"/>
         <source>Storage commitment</source>
         <translation>存储确认</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="522"/>
+        <location filename="../gui/main_window.py" line="539"/>
         <source>Echo</source>
         <translation>连通测试</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="522"/>
+        <location filename="../gui/main_window.py" line="539"/>
         <source>Node:</source>
         <translation>节点：</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="531"/>
+        <location filename="../gui/main_window.py" line="548"/>
         <source>Echo {0}</source>
         <translation>连通测试 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="537"/>
+        <location filename="../gui/main_window.py" line="595"/>
         <source>Sending images…</source>
         <translation>正在发送图像…</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="537"/>
+        <location filename="../gui/main_window.py" line="595"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="569"/>
+        <location filename="../gui/main_window.py" line="628"/>
         <source>{0}: {1}</source>
         <translation>{0}：{1}</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="576"/>
+        <location filename="../gui/main_window.py" line="635"/>
         <source>Echo {0}: success ({1:.0f} ms)</source>
         <translation>连通测试 {0}：成功（{1:.0f} 毫秒）</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="578"/>
+        <location filename="../gui/main_window.py" line="637"/>
         <source>Storage commitment: {0} committed, {1} failed</source>
         <translation>存储确认：{0} 个已确认，{1} 个失败</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="584"/>
+        <location filename="../gui/main_window.py" line="646"/>
         <source>{0}: {1} sent</source>
         <translation>{0}：已发送 {1} 个</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="586"/>
+        <location filename="../gui/main_window.py" line="648"/>
         <source>{0}: done</source>
         <translation>{0}：完成</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="602"/>
+        <location filename="../gui/main_window.py" line="669"/>
         <source>{0}: cancelled</source>
         <translation>{0}：已取消</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="643"/>
+        <location filename="../gui/main_window.py" line="709"/>
         <source>Save settings</source>
         <translation>保存设置</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="661"/>
+        <location filename="../gui/main_window.py" line="728"/>
         <source>Settings saved; the language changes at the next start</source>
         <translation>设置已保存；语言将在下次启动时更改</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="663"/>
+        <location filename="../gui/main_window.py" line="730"/>
         <source>Settings saved</source>
         <translation>设置已保存</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="627"/>
+        <location filename="../gui/main_window.py" line="693"/>
         <source>Server behaviour applied</source>
         <translation>服务器行为已应用</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/main_window.py" line="632"/>
+        <location filename="../gui/main_window.py" line="698"/>
         <source>Faults: %n rule(s)</source>
         <translation>
             <numerusform>故障注入：%n 条规则</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="293"/>
+        <location filename="../gui/main_window.py" line="310"/>
         <source>Received data could not be stored:
 {0}
 
@@ -696,9 +736,25 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 请释放数据目录所在磁盘的空间；已通知发送方重试。</translation>
     </message>
     <message>
-        <location filename="../gui/main_window.py" line="296"/>
+        <location filename="../gui/main_window.py" line="313"/>
         <source>Storing failed</source>
         <translation>保存失败</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="565"/>
+        <source>Export audit trail</source>
+        <translation>导出审计记录</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="590"/>
+        <location filename="../gui/main_window.py" line="746"/>
+        <source>Audit trail</source>
+        <translation>审计记录</translation>
+    </message>
+    <message>
+        <location filename="../gui/main_window.py" line="644"/>
+        <source>Audit trail: {0} record(s) exported to {1}</source>
+        <translation>审计记录：已导出 {0} 条记录到 {1}</translation>
     </message>
 </context>
 <context>
@@ -744,13 +800,13 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
         <translation>详情请查看日志文件。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="75"/>
+        <location filename="../gui/messages.py" line="77"/>
         <source>An internal error occurred; it has been logged.</source>
         <translation>发生内部错误，已记录到日志。</translation>
     </message>
     <message>
-        <location filename="../gui/messages.py" line="82"/>
-        <location filename="../gui/messages.py" line="86"/>
+        <location filename="../gui/messages.py" line="84"/>
+        <location filename="../gui/messages.py" line="88"/>
         <source>{0} failed</source>
         <translation>{0} 失败</translation>
     </message>
@@ -1350,51 +1406,56 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 <context>
     <name>TrafficDock</name>
     <message>
-        <location filename="../gui/traffic_log.py" line="111"/>
+        <location filename="../gui/traffic_log.py" line="135"/>
         <source>Traffic log</source>
         <translation>通信日志</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="118"/>
+        <location filename="../gui/traffic_log.py" line="142"/>
         <source>Filter traffic…</source>
         <translation>筛选通信…</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="121"/>
+        <location filename="../gui/traffic_log.py" line="145"/>
         <source>Copy</source>
         <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../gui/traffic_log.py" line="147"/>
+        <source>Copy de-identified</source>
+        <translation>去标识化复制</translation>
     </message>
 </context>
 <context>
     <name>TrafficModel</name>
     <message>
-        <location filename="../gui/traffic_log.py" line="37"/>
+        <location filename="../gui/traffic_log.py" line="38"/>
         <source>Time</source>
         <extracomment>Lines kept in memory; older ones remain in the traffic log file.</extracomment>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="38"/>
+        <location filename="../gui/traffic_log.py" line="39"/>
         <source>Dir</source>
         <translation>方向</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="39"/>
+        <location filename="../gui/traffic_log.py" line="40"/>
         <source>Peer</source>
         <translation>对端</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="40"/>
+        <location filename="../gui/traffic_log.py" line="41"/>
         <source>Command</source>
         <translation>命令</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="41"/>
+        <location filename="../gui/traffic_log.py" line="42"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/traffic_log.py" line="42"/>
+        <location filename="../gui/traffic_log.py" line="43"/>
         <source>Detail</source>
         <translation>详情</translation>
     </message>
@@ -1435,92 +1496,92 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 <context>
     <name>WorklistItemDialog</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="245"/>
+        <location filename="../gui/worklist_panel.py" line="248"/>
         <source>Edit worklist item</source>
         <translation>编辑工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="245"/>
+        <location filename="../gui/worklist_panel.py" line="248"/>
         <source>Add worklist item</source>
         <translation>添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="251"/>
+        <location filename="../gui/worklist_panel.py" line="254"/>
         <source>YYYYMMDD</source>
         <translation>YYYYMMDD</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="253"/>
+        <location filename="../gui/worklist_panel.py" line="256"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="259"/>
+        <location filename="../gui/worklist_panel.py" line="262"/>
         <source>YYYYMMDD or today</source>
         <translation>YYYYMMDD 或 today</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="261"/>
+        <location filename="../gui/worklist_panel.py" line="264"/>
         <source>HHMM</source>
         <translation>HHMM</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="263"/>
+        <location filename="../gui/worklist_panel.py" line="266"/>
         <source>generated when empty</source>
         <translation>留空则自动生成</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="266"/>
+        <location filename="../gui/worklist_panel.py" line="269"/>
         <source>any station</source>
         <translation>任意工作站</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="280"/>
+        <location filename="../gui/worklist_panel.py" line="283"/>
         <source>Patient &amp;name:</source>
         <translation>患者姓名(&amp;N)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="281"/>
+        <location filename="../gui/worklist_panel.py" line="284"/>
         <source>Patient &amp;ID:</source>
         <translation>患者 ID(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="282"/>
+        <location filename="../gui/worklist_panel.py" line="285"/>
         <source>&amp;Birth date:</source>
         <translation>出生日期(&amp;B)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="283"/>
+        <location filename="../gui/worklist_panel.py" line="286"/>
         <source>&amp;Sex:</source>
         <translation>性别(&amp;S)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="284"/>
+        <location filename="../gui/worklist_panel.py" line="287"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="285"/>
+        <location filename="../gui/worklist_panel.py" line="288"/>
         <source>&amp;Date:</source>
         <translation>日期(&amp;D)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="286"/>
+        <location filename="../gui/worklist_panel.py" line="289"/>
         <source>&amp;Time:</source>
         <translation>时间(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="287"/>
+        <location filename="../gui/worklist_panel.py" line="290"/>
         <source>A&amp;ccession:</source>
         <translation>检查号(&amp;C)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="288"/>
+        <location filename="../gui/worklist_panel.py" line="291"/>
         <source>D&amp;escription:</source>
         <translation>描述(&amp;E)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="289"/>
+        <location filename="../gui/worklist_panel.py" line="292"/>
         <source>Station &amp;AE:</source>
         <translation>工作站 AE(&amp;A)：</translation>
     </message>
@@ -1528,258 +1589,258 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 <context>
     <name>WorklistPanel</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="456"/>
+        <location filename="../gui/worklist_panel.py" line="459"/>
         <source>Sta&amp;rt procedure step</source>
         <extracomment>list[WorklistItem]: the selection plus the scheduled items of the same accession and source (IHE group case: one procedure step performs several requested ones). The open Add/Edit dialog, if any (non-blocking, so the SCP view stays live). The last query&apos;s outcome (None before the first one finished).</extracomment>
         <translation>开始检查步骤(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="458"/>
+        <location filename="../gui/worklist_panel.py" line="461"/>
         <source>Start a procedure step (MPPS IN PROGRESS) for the selected scheduled item</source>
         <translation>为所选预约项开始检查步骤（MPPS 进行中）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="497"/>
+        <location filename="../gui/worklist_panel.py" line="500"/>
         <source>Local worklist (served by this console)</source>
         <translation>本地工作列表（由本控制台提供）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="499"/>
+        <location filename="../gui/worklist_panel.py" line="502"/>
         <source>A&amp;dd…</source>
         <translation>添加(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="500"/>
+        <location filename="../gui/worklist_panel.py" line="503"/>
         <source>&amp;Edit…</source>
         <translation>编辑(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="501"/>
+        <location filename="../gui/worklist_panel.py" line="504"/>
         <source>De&amp;lete</source>
         <translation>删除(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="502"/>
+        <location filename="../gui/worklist_panel.py" line="505"/>
         <source>&amp;Import…</source>
         <translation>导入(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="503"/>
+        <location filename="../gui/worklist_panel.py" line="506"/>
         <source>Import orders from a JSON or CSV file</source>
         <translation>从 JSON 或 CSV 文件导入医嘱</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="516"/>
+        <location filename="../gui/worklist_panel.py" line="519"/>
         <source>Query a worklist (modality side)</source>
         <translation>查询工作列表（设备端）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="521"/>
+        <location filename="../gui/worklist_panel.py" line="524"/>
         <source>Today</source>
         <translation>今天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="521"/>
+        <location filename="../gui/worklist_panel.py" line="524"/>
         <source>Date range</source>
         <translation>日期范围</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="521"/>
+        <location filename="../gui/worklist_panel.py" line="524"/>
         <source>Any date</source>
         <translation>任意日期</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="530"/>
+        <location filename="../gui/worklist_panel.py" line="533"/>
         <source>First day of the range</source>
         <translation>范围的第一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="531"/>
+        <location filename="../gui/worklist_panel.py" line="534"/>
         <source>Last day of the range</source>
         <translation>范围的最后一天</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="537"/>
         <location filename="../gui/worklist_panel.py" line="540"/>
-        <location filename="../gui/worklist_panel.py" line="544"/>
+        <location filename="../gui/worklist_panel.py" line="543"/>
+        <location filename="../gui/worklist_panel.py" line="547"/>
         <source>any</source>
         <translation>任意</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="542"/>
+        <location filename="../gui/worklist_panel.py" line="545"/>
         <source>e.g. DOE^* (wildcards * and ?)</source>
         <translation>例如 DOE^*（通配符 * 和 ?）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="545"/>
+        <location filename="../gui/worklist_panel.py" line="548"/>
         <source>&amp;Query</source>
         <translation>查询(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="547"/>
+        <location filename="../gui/worklist_panel.py" line="550"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="548"/>
+        <location filename="../gui/worklist_panel.py" line="551"/>
         <source>Stop the running query (Esc)</source>
         <translation>停止正在进行的查询（Esc）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="556"/>
+        <location filename="../gui/worklist_panel.py" line="559"/>
         <source>to</source>
         <translation>至</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="561"/>
+        <location filename="../gui/worklist_panel.py" line="564"/>
         <source>N&amp;ode:</source>
         <translation>节点(&amp;O)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="562"/>
+        <location filename="../gui/worklist_panel.py" line="565"/>
         <source>Sc&amp;heduled date:</source>
         <translation>预约日期(&amp;H)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="563"/>
+        <location filename="../gui/worklist_panel.py" line="566"/>
         <source>&amp;Modality:</source>
         <translation>设备类型(&amp;M)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="564"/>
+        <location filename="../gui/worklist_panel.py" line="567"/>
         <source>S&amp;tation AE:</source>
         <translation>工作站 AE(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="565"/>
+        <location filename="../gui/worklist_panel.py" line="568"/>
         <source>P&amp;atient name:</source>
         <translation>患者姓名(&amp;A)：</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="566"/>
+        <location filename="../gui/worklist_panel.py" line="569"/>
         <source>A&amp;ccession:</source>
         <translation>检查号(&amp;C)：</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="632"/>
-        <location filename="../gui/worklist_panel.py" line="892"/>
+        <location filename="../gui/worklist_panel.py" line="635"/>
+        <location filename="../gui/worklist_panel.py" line="915"/>
         <source>%n item(s)</source>
         <translation>
             <numerusform>%n 项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="658"/>
+        <location filename="../gui/worklist_panel.py" line="661"/>
         <source>self (this console)</source>
         <translation>self（本控制台）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="680"/>
+        <location filename="../gui/worklist_panel.py" line="683"/>
         <source>the date range ends before it starts</source>
         <translation>日期范围的结束早于开始</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="694"/>
-        <location filename="../gui/worklist_panel.py" line="901"/>
+        <location filename="../gui/worklist_panel.py" line="697"/>
+        <location filename="../gui/worklist_panel.py" line="924"/>
         <source>Worklist query</source>
         <translation>工作列表查询</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="699"/>
+        <location filename="../gui/worklist_panel.py" line="702"/>
         <source>no node named {0}</source>
         <translation>没有名为 {0} 的节点</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="705"/>
+        <location filename="../gui/worklist_panel.py" line="708"/>
         <source>Query {0}</source>
         <translation>查询 {0}</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="707"/>
+        <location filename="../gui/worklist_panel.py" line="710"/>
         <source>Querying {0}…</source>
         <translation>正在查询 {0}…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="714"/>
+        <location filename="../gui/worklist_panel.py" line="717"/>
         <source>Stopping…</source>
         <translation>正在停止…</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="718"/>
-        <location filename="../gui/worklist_panel.py" line="800"/>
+        <location filename="../gui/worklist_panel.py" line="721"/>
+        <location filename="../gui/worklist_panel.py" line="809"/>
         <source>Import worklist</source>
         <translation>导入工作列表</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="731"/>
+        <location filename="../gui/worklist_panel.py" line="735"/>
         <source>%n worklist item(s) imported</source>
         <translation>
             <numerusform>已导入 %n 个工作列表项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="762"/>
+        <location filename="../gui/worklist_panel.py" line="766"/>
         <source>Add worklist item</source>
         <translation>添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="762"/>
+        <location filename="../gui/worklist_panel.py" line="766"/>
         <source>Edit worklist item</source>
         <translation>编辑工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="768"/>
+        <location filename="../gui/worklist_panel.py" line="772"/>
         <source>the item no longer exists (deleted meanwhile?)</source>
         <translation>该项已不存在（可能已被删除？）</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="777"/>
+        <location filename="../gui/worklist_panel.py" line="785"/>
         <source>Worklist item added</source>
         <translation>已添加工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="777"/>
+        <location filename="../gui/worklist_panel.py" line="785"/>
         <source>Worklist item saved</source>
         <translation>已保存工作列表项</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="792"/>
+        <location filename="../gui/worklist_panel.py" line="801"/>
         <source>Delete worklist items</source>
         <translation>删除工作列表项</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="795"/>
+        <location filename="../gui/worklist_panel.py" line="804"/>
         <source>%n worklist item(s) deleted</source>
         <translation>
             <numerusform>已删除 %n 个工作列表项</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="802"/>
+        <location filename="../gui/worklist_panel.py" line="811"/>
         <source>Worklist files (*.json *.csv);;All files (*)</source>
         <translation>工作列表文件 (*.json *.csv);;所有文件 (*)</translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="888"/>
+        <location filename="../gui/worklist_panel.py" line="911"/>
         <source>%n item(s) — stopped</source>
         <translation>
             <numerusform>%n 项 — 已停止</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../gui/worklist_panel.py" line="890"/>
+        <location filename="../gui/worklist_panel.py" line="913"/>
         <source>first %n item(s) — limit reached, narrow the query</source>
         <translation>
             <numerusform>前 %n 项 — 已达上限，请缩小查询范围</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="900"/>
+        <location filename="../gui/worklist_panel.py" line="923"/>
         <source>Query failed</source>
         <translation>查询失败</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="908"/>
+        <location filename="../gui/worklist_panel.py" line="931"/>
         <source>Query stopped</source>
         <translation>查询已停止</translation>
     </message>
@@ -1787,48 +1848,48 @@ Free space on the disk of the data directory; the sender was told to retry.</sou
 <context>
     <name>WorklistTableModel</name>
     <message>
-        <location filename="../gui/worklist_panel.py" line="90"/>
+        <location filename="../gui/worklist_panel.py" line="93"/>
         <source>Scheduled</source>
         <extracomment>Role carrying the whole WorklistItem of the row. TaskRunner label of a worklist query (what the task is, for whoever watches the runner). Worklist statuses drawn like the procedure step states they follow (DESIGN.md §3).</extracomment>
         <translation>预约时间</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="91"/>
+        <location filename="../gui/worklist_panel.py" line="94"/>
         <source>Accession</source>
         <translation>检查号</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="92"/>
+        <location filename="../gui/worklist_panel.py" line="95"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="93"/>
+        <location filename="../gui/worklist_panel.py" line="96"/>
         <source>Patient ID</source>
         <translation>患者 ID</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="94"/>
+        <location filename="../gui/worklist_panel.py" line="97"/>
         <source>Modality</source>
         <translation>设备类型</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="95"/>
+        <location filename="../gui/worklist_panel.py" line="98"/>
         <source>Station AE</source>
         <translation>工作站 AE</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="96"/>
+        <location filename="../gui/worklist_panel.py" line="99"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="97"/>
+        <location filename="../gui/worklist_panel.py" line="100"/>
         <source>Description</source>
         <translation>描述</translation>
     </message>
     <message>
-        <location filename="../gui/worklist_panel.py" line="170"/>
+        <location filename="../gui/worklist_panel.py" line="173"/>
         <source>Requested procedure {0}, scheduled step {1}
 Study {2}</source>
         <translation>申请检查 {0}，预约步骤 {1}
@@ -1856,7 +1917,7 @@ Study {2}</source>
 <context>
     <name>window</name>
     <message>
-        <location filename="../gui/application.py" line="75"/>
+        <location filename="../gui/application.py" line="79"/>
         <source>Start the SCP</source>
         <translation>启动 SCP</translation>
     </message>
