@@ -25,6 +25,7 @@ from pynetdicom.presentation import PresentationContext
 from mppsconsole.core.errors import PeerError, PeerUnreachable
 from mppsconsole.core.settings import Node
 from mppsconsole.net import tls
+from mppsconsole.net.prompt_dul import make_prompt
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
 
@@ -186,6 +187,7 @@ def associate(
     if not assoc.is_established:
         raise _failure(assoc, node, time.monotonic() - started)
     guard_responses(assoc)
+    make_prompt(assoc)
     missing = _missing_context(assoc, required)
     if missing is not None:
         assoc.release()

@@ -30,6 +30,7 @@ from mppsconsole.net.access_gate import AccessGate, Refusals
 from mppsconsole.net.commitment_scp import CommitmentScp
 from mppsconsole.net.mpps_scp import MppsScp
 from mppsconsole.net.mwl_scp import WorklistScp
+from mppsconsole.net.prompt_dul import make_prompt
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.shared_contexts import share_contexts
@@ -97,6 +98,7 @@ class DepartmentServer:
 
     def _on_accepted(self, event: Event) -> None:
         guard_responses(event.assoc)
+        make_prompt(event.assoc)
         peer = Peer.of(event)
         secured = tls.session_summary(getattr(event.assoc.dul.socket, "socket", None))
         log.info("Association accepted from %s%s", peer, f" ({secured})" if secured else "")
