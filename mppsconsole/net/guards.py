@@ -81,6 +81,7 @@ class PeerGuard:
 
     def on_requested(self, event: Event) -> None:
         assoc = event.assoc
+        _remember_idle_expiry(assoc)
         requestor = assoc.requestor
         if not self.rate.allow(str(requestor.address)):
             reason = f"over {self.limits.associations_per_minute} associations per minute"
@@ -144,12 +145,36 @@ class PeerGuard:
             self.ctx.traffic(peer, "CONNECT", "idle timeout", f"{idle} s")
 
     def on_aborted(self, event: Event) -> None:
-        if event.assoc.dul.idle_timer_expired():
+        dul = event.assoc.dul
+        if getattr(dul, _IDLE_EXPIRED, False) or dul.idle_timer_expired():
             peer = Peer.of(event)
             log.warning(
                 "Association with %s aborted: idle for %d s", peer, self.limits.idle_timeout
             )
             self.ctx.traffic(peer, "ABORT", "idle timeout", f"{self.limits.idle_timeout} s")
+
+
+#: Set on a DUL once its idle timer was seen expired (the reactor then aborts).
+_IDLE_EXPIRED = "_mppsconsole_idle_expired"
+
+
+def _remember_idle_expiry(assoc: Association) -> None:
+    """Keep the reactor's finding that the association went idle.
+
+    By the time EVT_ABORTED is handled, the DUL may have seen the connection
+    close, and that restarts its idle timer: asking the timer then says "not
+    idle" about an association aborted for being idle.
+    """
+    dul = assoc.dul
+    expired = dul.idle_timer_expired
+
+    def checked() -> bool:
+        if expired():
+            setattr(dul, _IDLE_EXPIRED, True)
+            return True
+        return False
+
+    dul.idle_timer_expired = checked  # type: ignore[method-assign]
 
 
 def _bound_send_pdu(assoc: Association) -> None:

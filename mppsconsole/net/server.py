@@ -200,6 +200,7 @@ class DepartmentServer:
                 f"cannot listen on {address[0]}:{address[1]}: {exc.strerror or exc}"
             ) from None
         share_contexts(server)
+        self.storage.staged.start()
         self._server = server
         bound = server.server_address
         scheme = " (TLS)" if files is not None and files.serves else ""
@@ -212,6 +213,7 @@ class DepartmentServer:
             server, self._server = self._server, None
             server.shutdown()
             _end_associations(server.active_associations, STOP_GRACE_S)
+            self.storage.staged.stop()
             log.info("SCP stopped")
 
 

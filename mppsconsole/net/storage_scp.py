@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -23,6 +24,7 @@ from mppsconsole.core.events import InstanceStored, StepChanged, Subject
 from mppsconsole.core.step import StepSummary
 from mppsconsole.net import faults, step_findings, write_failures
 from mppsconsole.net.scp_context import Peer, ScpContext, now
+from mppsconsole.net.staged_files import StagedFiles
 from mppsconsole.net.status import (
     STORE_CANNOT_UNDERSTAND,
     STORE_OUT_OF_RESOURCES,
@@ -105,22 +107,54 @@ def _short_element(element: int, vr: str, value: str) -> bytes:
 
 
 def _write_atomically(
-    path: Path, parts: tuple[bytes | memoryview, ...], fsync: bool, known_dirs: set[Path]
+    path: Path,
+    parts: tuple[bytes | memoryview, ...],
+    fsync: bool,
+    known_dirs: set[Path],
+    staged: tuple[int, Path] | None = None,
 ) -> None:
-    """Write to a temporary name, then rename: a crash never leaves half a file.
+    """Write to a temporary file, then rename: a crash never leaves half a file.
 
-    ``known_dirs`` holds the folders already made, sparing a mkdir per image; one
-    removed behind our back is made again.
+    The temporary file is ``staged`` (an open, empty file made ahead of time in
+    the same file system, see net/staged_files.py) or made here beside the
+    target. ``known_dirs`` holds the folders already made, sparing a mkdir per
+    image; one removed behind our back is made again.
     """
-    if path.parent not in known_dirs:
-        make_private_dirs(path.parent)
-        known_dirs.add(path.parent)
+    try:
+        if path.parent not in known_dirs:
+            make_private_dirs(path.parent)
+            known_dirs.add(path.parent)
+    except BaseException:
+        if staged is not None:  # not written: back to nothing
+            os.close(staged[0])
+            staged[1].unlink(missing_ok=True)
+        raise
+    if staged is not None:
+        try:
+            _write_and_rename(*staged, path, parts, fsync, known_dirs)
+            return
+        except OSError as exc:
+            # The staging folder was removed behind our back, or a series folder is on
+            # another file system: write the image again, beside its target.
+            if exc.errno not in (errno.ENOENT, errno.EXDEV):
+                raise
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")  # 0600, kept by the rename
     except FileNotFoundError:
         known_dirs.discard(path.parent)
         make_private_dirs(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    _write_and_rename(fd, Path(tmp), path, parts, fsync, known_dirs)
+
+
+def _write_and_rename(
+    fd: int,
+    tmp: Path,
+    path: Path,
+    parts: tuple[bytes | memoryview, ...],
+    fsync: bool,
+    known_dirs: set[Path],
+) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             for part in parts:
@@ -128,9 +162,15 @@ def _write_atomically(
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except FileNotFoundError:  # the series folder was removed since it was made
+            known_dirs.discard(path.parent)
+            make_private_dirs(path.parent)
+            known_dirs.add(path.parent)
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -138,6 +178,7 @@ class StorageScp:
     def __init__(self, context: ScpContext) -> None:
         self.ctx = context
         self._known_dirs: set[Path] = set()
+        self.staged = StagedFiles(context.images_dir)
 
     def on_store(self, event: Event) -> Dataset:
         forced = faults.inject(self.ctx, "storage", event).status
@@ -167,7 +208,9 @@ class StorageScp:
         header = b"\x00" * 128 + b"DICM" + meta
         replacing = path.exists()  # a resent instance: its earlier file stays acknowledged
         try:
-            _write_atomically(path, (header, data), self.ctx.fsync_files, self._known_dirs)
+            _write_atomically(
+                path, (header, data), self.ctx.fsync_files, self._known_dirs, self.staged.take()
+            )
         except OSError as exc:
             reason = f"cannot write {path}: {exc.strerror}"
             return write_failures.refused(self.ctx, peer, "C-STORE", STORE_OUT_OF_RESOURCES, reason)

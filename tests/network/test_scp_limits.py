@@ -21,6 +21,7 @@ from mppsconsole.core.events import Traffic
 from mppsconsole.core.limits import Limits
 from mppsconsole.core.settings import Settings
 from mppsconsole.net.sockets import NODELAY_HANDLER
+from mppsconsole.net.staged_files import STAGING_DIR
 from mppsconsole.store import instances
 from tests.conftest import RunningServer, wait_until
 from tests.e2e import peer
@@ -168,8 +169,11 @@ def test_oversized_c_store_is_aborted_and_leaves_no_file(
     with scp.db.reading() as conn:
         held = instances.held(conn, [small.SOPInstanceUID, large.SOPInstanceUID])
     assert set(held) == {small.SOPInstanceUID}
-    files = [p.name for p in scp.images_dir.rglob("*") if p.is_file()]
-    assert files == [f"{small.SOPInstanceUID}.dcm"]
+    staging = scp.images_dir / STAGING_DIR
+    files = [p for p in scp.images_dir.rglob("*") if p.is_file()]
+    assert [p.name for p in files if staging not in p.parents] == [f"{small.SOPInstanceUID}.dcm"]
+    # What waits in the staging folder is empty files made ahead, nothing of the large image.
+    assert all(p.stat().st_size == 0 for p in files if staging in p.parents)
     assert_still_serving(scp)
 
 
