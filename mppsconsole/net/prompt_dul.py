@@ -3,14 +3,18 @@
 pynetdicom 3.0.4's DUL thread polls: when a loop found nothing to send or read,
 it sleeps ``_run_loop_delay`` (1 ms) before looking again. Every DIMSE message
 therefore waits up to a millisecond on the receiving DUL and again on the
-sending one: about a fifth of an MPPS message's round trip between two
-pynetdicom ends on loopback.
+sending one (about a fifth of an MPPS message's round trip between two
+pynetdicom ends on loopback), and every idle association costs a thousand
+wake-ups a second (with 8 concurrent associations, a fifth of the SCP's
+throughput went to them).
 
 For the associations given to :func:`make_prompt`, the idle sleep becomes a
-``select`` on the association's socket and on a wake-up socket pair, with the
-same 1 ms bound: the DUL wakes when the peer's data arrives or when a primitive
-is queued for it to send (the queue's ``put`` writes one byte to the pair).
-Other associations keep pynetdicom's plain sleep.
+``select`` on the association's socket and on a wake-up socket pair, for up to
+:data:`IDLE_WAIT_S`: the DUL wakes when the peer's data arrives, when a
+primitive is queued for it to send, and when another thread puts an event on
+its queue (an abort, say) or stops it; the queues' ``put`` writes one byte to
+the pair. Once the DUL is being stopped it polls as pynetdicom does, so that
+it ends as fast as before. Other associations keep pynetdicom's plain sleep.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from pynetdicom import dul as _dul
 from pynetdicom.association import Association
 
 _WAKE = "_mppsconsole_wake"
+_STOPPING = "_mppsconsole_stopping"
+#: Longest idle wait: what an event nobody wakes the DUL for waits at most (the ARTIM
+#: timer after a release, say); everything on the message path wakes it at once.
+IDLE_WAIT_S = 0.01
 
 
 def _idle(seconds: float) -> None:
@@ -35,12 +43,12 @@ def _idle(seconds: float) -> None:
     thread = threading.current_thread()
     pair = getattr(thread, _WAKE, None)
     sock = getattr(getattr(thread, "socket", None), "socket", None)
-    if pair is None or sock is None:
+    if pair is None or sock is None or getattr(thread, _STOPPING, False):
         time.sleep(seconds)
         return
     reader = pair[0]
     try:
-        ready, _, _ = select.select([sock, reader], [], [], seconds)
+        ready, _, _ = select.select([sock, reader], [], [], IDLE_WAIT_S)
     except (OSError, ValueError):  # the socket closed: the DUL's next look says so
         return
     if reader in ready:
@@ -67,22 +75,50 @@ def _install() -> None:
 
 
 class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
-    """The DUL's outgoing queue: every put also wakes the DUL."""
+    """A DUL queue whose ``put`` from any other thread wakes the DUL."""
 
-    def __init__(self, writer: socket.socket) -> None:
+    def __init__(self, dul: threading.Thread, writer: socket.socket) -> None:
         super().__init__()
+        self._dul = dul
         self._writer = writer
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         super().put(item, block, timeout)
-        with contextlib.suppress(BlockingIOError, OSError):
-            self._writer.send(b"\0")
+        if threading.current_thread() is not self._dul:  # the DUL is awake already
+            _wake(self._writer)
+
+
+def _wake(writer: socket.socket) -> None:
+    with contextlib.suppress(BlockingIOError, OSError):
+        writer.send(b"\0")
+
+
+def _replace_queue(dul: Any, name: str, writer: socket.socket) -> None:
+    """Swap ``dul.<name>`` for a waking queue holding what is queued, in order."""
+    old: queue.Queue[Any] = getattr(dul, name)
+    new = _WakingQueue(dul, writer)
+    with old.mutex:
+        new.queue.extend(old.queue)
+        setattr(dul, name, new)
+
+
+def _waking_stop(dul: Any, name: str, writer: socket.socket) -> None:
+    """Wrap ``dul.<name>`` (stop_dul, kill_dul): the DUL polls again, and is woken."""
+    stop = getattr(dul, name)
+
+    def stopping() -> Any:
+        setattr(dul, _STOPPING, True)
+        _wake(writer)
+        return stop()
+
+    setattr(dul, name, stopping)
 
 
 def make_prompt(assoc: Association) -> None:
-    """Let ``assoc``'s DUL wake on its socket and on queued primitives (idempotent).
+    """Let ``assoc``'s DUL wake on its socket, its queues and its stop (idempotent).
 
-    The wake-up pair is closed when the DUL thread ends.
+    Called while the association's own thread is the only one using it (just
+    accepted or just established). The wake-up pair is closed when the DUL ends.
     """
     dul = assoc.dul
     if getattr(dul, _WAKE, None) is not None:
@@ -91,10 +127,10 @@ def make_prompt(assoc: Association) -> None:
     reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)
-    outgoing = _WakingQueue(writer)
-    with dul.to_provider_queue.mutex:  # keep anything already queued, in order
-        outgoing.queue.extend(dul.to_provider_queue.queue)
-        dul.to_provider_queue = outgoing
+    _replace_queue(dul, "to_provider_queue", writer)
+    _replace_queue(dul, "event_queue", writer)
+    _waking_stop(dul, "stop_dul", writer)
+    _waking_stop(dul, "kill_dul", writer)
     setattr(dul, _WAKE, (reader, writer))
     threading.Thread(
         target=_close_after, args=(dul, reader, writer), daemon=True, name="dul-wake-close"

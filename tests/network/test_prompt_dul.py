@@ -10,6 +10,7 @@ sleep pynetdicom's DUL module expects.
 from __future__ import annotations
 
 import select
+import socket
 import threading
 import time
 from typing import Any
@@ -73,11 +74,32 @@ def test_a_prompt_dul_idles_in_select_and_other_threads_keep_sleeping(
     with our_associate("MODALITY1", _node(scp), [build_context(Verification)]) as assoc:
         assert wait_until(lambda: len(waits) >= 5, 5), "no DUL idled in select"
         assert int(assoc.send_c_echo().Status) == 0x0000
-    # Each idle wait watches the peer's socket and the wake-up pair, for the DUL's 1 ms.
-    assert all(count == 2 and timeout == pytest.approx(0.001) for _, count, timeout in waits)
+    # Each idle wait watches the peer's socket and the wake-up pair (woken by either).
+    idle = prompt_dul.IDLE_WAIT_S
+    assert all(count == 2 and timeout == pytest.approx(idle) for _, count, timeout in waits)
     # Any other thread (here: the test's) sleeps as pynetdicom's DUL module expects.
     before = len(waits)
     started = time.monotonic()
     pynetdicom_dul.time.sleep(0.02)
     assert time.monotonic() - started >= 0.02
     assert len(waits) == before
+
+
+def test_a_put_from_another_thread_wakes_the_dul_and_its_own_puts_do_not() -> None:
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    dul = threading.Thread(target=lambda: None)
+    queue = prompt_dul._WakingQueue(dul, writer)
+    try:
+        queue.put("Evt19")  # e.g. an abort asked by a handler thread
+        assert select.select([reader], [], [], 1)[0] == [reader]
+        assert reader.recv(16) == b"\0"
+        own = threading.Thread(target=queue.put, args=("Evt17",))
+        queue._dul = own  # the DUL itself putting: it is awake, no byte needed
+        own.start()
+        own.join()
+        assert select.select([reader], [], [], 0.05)[0] == []
+        assert [queue.get_nowait(), queue.get_nowait()] == ["Evt19", "Evt17"]
+    finally:
+        reader.close()
+        writer.close()
