@@ -168,7 +168,6 @@ def from_traffic(line: Traffic, user: str | None = None) -> AuditRecord:
     event, action = table.get(line.command, (APPLICATION_ACTIVITY, EXECUTE))
     if line.command == "ASSOCIATE" and line.status.startswith("rejected"):
         event = SECURITY_ALERT
-    subject = line.subject or Subject()
     return AuditRecord(
         time=line.time.astimezone(dt.UTC),
         event=event,
@@ -179,12 +178,8 @@ def from_traffic(line: Traffic, user: str | None = None) -> AuditRecord:
         command=line.command,
         peer=line.peer,
         status=line.status,
-        sop_class=subject.sop_class,
-        instance_uid=subject.instance_uid,
         detail=line.detail,
-        patient_id=subject.patient_id,
-        patient_name=subject.patient_name,
-        accession=subject.accession,
+        **dataclasses.asdict(line.subject or Subject()),
     )
 
 
@@ -201,7 +196,6 @@ def manual(
     user: str | None = None,
 ) -> AuditRecord:
     """A record of something the local user did in the window or on the command line."""
-    subject = subject or Subject()
     return AuditRecord(
         time=utc_now(),
         event=event,
@@ -212,12 +206,8 @@ def manual(
         command=command,
         peer=peer,
         status=status,
-        sop_class=subject.sop_class,
-        instance_uid=subject.instance_uid,
         detail=detail,
-        patient_id=subject.patient_id,
-        patient_name=subject.patient_name,
-        accession=subject.accession,
+        **dataclasses.asdict(subject or Subject()),
     )
 
 
