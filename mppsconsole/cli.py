@@ -841,6 +841,7 @@ def _add_scenario_parser(sub: Any, common: argparse.ArgumentParser, scu: Any) ->
 _AUDITED: dict[str, tuple[str, str]] = {
     "cmd_worklist_add": ("ORDER_RECORD", "C"),
     "cmd_worklist_import": ("ORDER_RECORD", "C"),
+    "cmd_worklist_generate": ("ORDER_RECORD", "C"),
     "cmd_worklist_list": ("ORDER_RECORD", "R"),
     "cmd_worklist_query": ("QUERY", "E"),
     "cmd_echo": ("APPLICATION_ACTIVITY", "E"),
@@ -851,6 +852,9 @@ _AUDITED: dict[str, tuple[str, str]] = {
     "cmd_commit": ("INSTANCES_TRANSFERRED", "E"),
     "cmd_steps_list": ("PROCEDURE_RECORD", "R"),
     "cmd_steps_show": ("PROCEDURE_RECORD", "R"),
+    "cmd_mpps_queue": ("PROCEDURE_RECORD", "U"),  # list, retry or cancel deferred messages
+    "cmd_scenario_run": ("PROCEDURE_RECORD", "E"),
+    "cmd_scenario_record": ("PROCEDURE_RECORD", "R"),
 }
 
 

@@ -90,3 +90,21 @@ def test_time_range_and_bad_dates(data_dir: Path) -> None:
     assert [r["command"] for r in recent] == ["cli worklist list", "audit export", "audit export"]
     bad = cli(data_dir, "audit", "export", "--since", "yesterday")
     assert bad.code == 2 and "ISO 8601" in bad.stderr
+
+
+def test_test_data_and_queue_commands_are_audited_too(data_dir: Path) -> None:
+    generated = cli(data_dir, "worklist", "generate", "3", "--seed", "7", "--import")
+    assert generated.code == 0, generated.stderr
+    queue = cli(data_dir, "mpps", "queue", "list")
+    assert queue.code == 0, queue.stderr
+    rows = lines(cli(data_dir, "audit", "export").stdout)
+    by_command = {row["command"]: row for row in rows}
+    made = by_command["cli worklist generate"]
+    assert (made["event_type"], made["action"], made["outcome"], made["who_kind"]) == (
+        "Order Record",
+        "C",
+        0,
+        "user",
+    )
+    listed = by_command["cli mpps queue"]
+    assert (listed["event_type"], listed["outcome"]) == ("Procedure Record", 0)
