@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mppsconsole.core.events import Subject, Traffic
+from mppsconsole.core.matching import WorklistQuery
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +118,16 @@ class AuditRecord:
             "patient_name": self.patient_name,
             "accession": self.accession,
         }
+
+
+def query_subject(query: WorklistQuery, sop_class: str = "") -> Subject:
+    """What a worklist query was about: the patient keys it asked for."""
+    return Subject(
+        sop_class,
+        patient_id=query.patient_id,
+        patient_name=query.patient_name,
+        accession=query.accession_number,
+    )
 
 
 def utc_now() -> dt.datetime:

@@ -584,10 +584,7 @@ class MainWindow(QMainWindow):
             subject=Subject(instance_uid=uid),
             detail=detail,
         )
-        try:
-            audit_store.write_now(self.ctx.db, record)
-        except UserError as exc:
-            self.messages.failure(self.tr("Audit trail"), exc)
+        self._write_audit(record)
 
     # -- task results ------------------------------------------------------------
 
@@ -740,6 +737,10 @@ class MainWindow(QMainWindow):
         record = audit.manual(
             audit.SECURITY_ALERT, audit.UPDATE, "gui settings changed", detail=", ".join(changed)
         )
+        self._write_audit(record)
+
+    def _write_audit(self, record: audit.AuditRecord) -> None:
+        """A window action's record, in a transaction of its own; a refused write is shown."""
         try:
             audit_store.write_now(self.ctx.db, record)
         except UserError as exc:

@@ -882,16 +882,11 @@ class WorklistPanel(QWidget):
             result = query_worklist(local_ae_title, node, query, cancel=task.cancel)
             with db.transaction() as conn:
                 worklist.replace_cached(conn, node.name, result.items)
-                keys = Subject(
-                    patient_id=query.patient_id,
-                    patient_name=query.patient_name,
-                    accession=query.accession_number,
-                )
                 record = audit.manual(
                     audit.QUERY,
                     audit.EXECUTE,
                     "gui worklist query",
-                    subject=keys,
+                    subject=audit.query_subject(query),
                     peer=f"{node.ae_title}@{node.host}:{node.port}",
                     detail=f"{len(result.items)} item(s)",
                 )

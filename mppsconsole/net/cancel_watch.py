@@ -25,16 +25,13 @@ import time
 
 from pynetdicom.events import Event
 
+from mppsconsole.net.sockets import raw_socket
+
 #: Primitives (two per response: command and identifier) allowed to wait for the DUL.
 MAX_QUEUED = 16
 #: How long to give the DUL to send what is queued and read what the peer sent.
 _READ_WAIT_S = 0.5
 _POLL_S = 0.0005
-
-
-def _raw_socket(event: Event) -> socket.socket | None:
-    sock = event.assoc.dul.socket
-    return getattr(sock, "socket", None) if sock is not None else None
 
 
 def _readable(raw: socket.socket) -> bool:
@@ -53,7 +50,7 @@ def cancelled(event: Event) -> bool:
         time.sleep(_POLL_S)
     if event.is_cancelled:
         return True
-    raw = _raw_socket(event)
+    raw = raw_socket(dul)
     if raw is None or not _readable(raw):
         return False
     # The DUL reads only with nothing left to send; then the PDU is decoded (and a

@@ -16,7 +16,7 @@ from pydicom.dataset import Dataset
 from pynetdicom.events import Event
 from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
 
-from mppsconsole.core.events import Subject
+from mppsconsole.core.audit import query_subject
 from mppsconsole.core.matching import compile_query
 from mppsconsole.core.worklist import FINISHED_STATUSES, WorklistItem
 from mppsconsole.net import datasets, faults
@@ -108,12 +108,7 @@ class WorklistScp:
             if not (hide and item.status in FINISHED_STATUSES) and matcher(item)
         ]
         log.info("C-FIND worklist from %s: %d match(es)", peer, len(matches))
-        keys = Subject(
-            ModalityWorklistInformationFind,
-            patient_id=query.patient_id,
-            patient_name=query.patient_name,
-            accession=query.accession_number,
-        )
+        keys = query_subject(query, ModalityWorklistInformationFind)
         self.ctx.traffic(peer, "C-FIND", "0xFF00", f"{len(matches)} match(es)", keys)
         for item in matches:
             if cancelled(event):

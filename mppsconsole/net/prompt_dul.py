@@ -31,6 +31,8 @@ from typing import Any
 from pynetdicom import dul as _dul
 from pynetdicom.association import Association
 
+from mppsconsole.net.sockets import raw_socket
+
 _WAKE = "_mppsconsole_wake"
 _STOPPING = "_mppsconsole_stopping"
 #: Longest idle wait: what an event nobody wakes the DUL for waits at most (the ARTIM
@@ -42,7 +44,7 @@ def _idle(seconds: float) -> None:
     """``time.sleep`` as pynetdicom's DUL module sees it."""
     thread = threading.current_thread()
     pair = getattr(thread, _WAKE, None)
-    sock = getattr(getattr(thread, "socket", None), "socket", None)
+    sock = raw_socket(thread)
     if pair is None or sock is None or getattr(thread, _STOPPING, False):
         time.sleep(seconds)
         return

@@ -34,7 +34,7 @@ from mppsconsole.net.prompt_dul import make_prompt
 from mppsconsole.net.reactor_guard import guard_responses
 from mppsconsole.net.scp_context import Peer, ScpContext
 from mppsconsole.net.shared_contexts import share_contexts
-from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER
+from mppsconsole.net.sockets import MAX_PDU_SIZE, NODELAY_HANDLER, raw_socket
 from mppsconsole.net.storage_scp import StorageScp
 from mppsconsole.store.db import Database
 
@@ -100,7 +100,7 @@ class DepartmentServer:
         guard_responses(event.assoc)
         make_prompt(event.assoc)
         peer = Peer.of(event)
-        secured = tls.session_summary(getattr(event.assoc.dul.socket, "socket", None))
+        secured = tls.session_summary(raw_socket(event.assoc.dul))
         log.info("Association accepted from %s%s", peer, f" ({secured})" if secured else "")
         self.ctx.traffic(peer, "ASSOCIATE", "accepted", secured)
 
@@ -234,7 +234,7 @@ def _end_associations(associations: Sequence[Association], grace: float) -> None
         assoc.dul.join(max(0.0, deadline - time.monotonic()))
     stuck = [assoc for assoc in associations if assoc.dul.is_alive()]
     for assoc in stuck:
-        raw = getattr(assoc.dul.socket, "socket", None)
+        raw = raw_socket(assoc.dul)
         if raw is not None:
             with contextlib.suppress(OSError):
                 raw.shutdown(socket.SHUT_RDWR)  # wakes a blocked read; the DUL goes idle

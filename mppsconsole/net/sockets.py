@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from typing import Any
 
 from pynetdicom import _config, evt
 from pynetdicom.events import Event
 from pynetdicom.transport import AssociationSocket
 
 
+def raw_socket(dul: Any) -> socket.socket | None:
+    """The OS socket under a DUL's AssociationSocket (None before connecting, after closing)."""
+    return getattr(getattr(dul, "socket", None), "socket", None)
+
+
 def _set_nodelay(event: Event) -> None:
-    sock = event.assoc.dul.socket
-    raw = getattr(sock, "socket", None) if sock is not None else None
+    raw = raw_socket(event.assoc.dul)
     if raw is not None:
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 

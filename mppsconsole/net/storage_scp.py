@@ -111,24 +111,18 @@ def _write_atomically(
     parts: tuple[bytes | memoryview, ...],
     fsync: bool,
     known_dirs: set[Path],
-    staged: tuple[int, Path] | None = None,
+    pool: StagedFiles | None = None,
 ) -> None:
     """Write to a temporary file, then rename: a crash never leaves half a file.
 
-    The temporary file is ``staged`` (an open, empty file made ahead of time in
-    the same file system, see net/staged_files.py) or made here beside the
+    The temporary file comes from ``pool`` (open, empty files made ahead of time
+    in the same file system, see net/staged_files.py) or is made here beside the
     target. ``known_dirs`` holds the folders already made, sparing a mkdir per
     image; one removed behind our back is made again.
     """
-    try:
-        if path.parent not in known_dirs:
-            make_private_dirs(path.parent)
-            known_dirs.add(path.parent)
-    except BaseException:
-        if staged is not None:  # not written: back to nothing
-            os.close(staged[0])
-            staged[1].unlink(missing_ok=True)
-        raise
+    if path.parent not in known_dirs:
+        _make_folder(path.parent, known_dirs)
+    staged = pool.take() if pool is not None else None
     if staged is not None:
         try:
             _write_and_rename(*staged, path, parts, fsync, known_dirs)
@@ -141,10 +135,15 @@ def _write_atomically(
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")  # 0600, kept by the rename
     except FileNotFoundError:
-        known_dirs.discard(path.parent)
-        make_private_dirs(path.parent)
+        _make_folder(path.parent, known_dirs)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
     _write_and_rename(fd, Path(tmp), path, parts, fsync, known_dirs)
+
+
+def _make_folder(folder: Path, known_dirs: set[Path]) -> None:
+    """Make ``folder`` (private), also when it was known but removed behind our back."""
+    make_private_dirs(folder)
+    known_dirs.add(folder)
 
 
 def _write_and_rename(
@@ -165,9 +164,7 @@ def _write_and_rename(
         try:
             os.replace(tmp, path)
         except FileNotFoundError:  # the series folder was removed since it was made
-            known_dirs.discard(path.parent)
-            make_private_dirs(path.parent)
-            known_dirs.add(path.parent)
+            _make_folder(path.parent, known_dirs)
             os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -209,7 +206,7 @@ class StorageScp:
         replacing = path.exists()  # a resent instance: its earlier file stays acknowledged
         try:
             _write_atomically(
-                path, (header, data), self.ctx.fsync_files, self._known_dirs, self.staged.take()
+                path, (header, data), self.ctx.fsync_files, self._known_dirs, self.staged
             )
         except OSError as exc:
             reason = f"cannot write {path}: {exc.strerror}"
