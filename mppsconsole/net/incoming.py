@@ -43,7 +43,7 @@ _UNDEFINED = 0xFFFFFFFF
 #: Bytes read to find the Specific Character Set, the second element at most.
 _HEAD = 1024
 #: The request primitive's parameter behind each event property.
-_REQUEST_FIELDS = {
+REQUEST_FIELDS = {
     "attribute_list": "AttributeList",
     "modification_list": "ModificationList",
     "identifier": "Identifier",
@@ -79,7 +79,7 @@ def _declared_character_set(event: Any, attribute: str) -> None:
     pydicom only warns about it (an exception where warnings are errors, as in
     our tests) and reads the text as ASCII: the answer must not depend on that.
     """
-    stream = getattr(event.request, _REQUEST_FIELDS[attribute], None)
+    stream = getattr(event.request, REQUEST_FIELDS[attribute], None)
     syntax = event.context.transfer_syntax
     if not isinstance(stream, BytesIO) or syntax.is_deflated:
         return  # deflated: checked after decoding

@@ -15,22 +15,24 @@ from __future__ import annotations
 
 import logging
 
-from pydicom.dataset import Dataset
-
 from mppsconsole.core import mpps
-from mppsconsole.core.attributes import is_empty
+from mppsconsole.core.attributes import Attributes, is_empty
 from mppsconsole.core.errors import Refusal, ServiceError
 from mppsconsole.core.profile import Profile
+from mppsconsole.net.json_attributes import JsonAttributes, JsonDict, with_text
 from mppsconsole.net.scp_context import Peer, ScpContext
 
 log = logging.getLogger(__name__)
 
 
-def check_create(profile: Profile, ds: Dataset, peer: Peer) -> list[str]:
-    """Apply the MPPS rules to an N-CREATE (may fill the station AE); what was tolerated."""
+def check_create(profile: Profile, data: JsonDict, peer: Peer) -> tuple[JsonDict, list[str]]:
+    """Apply the MPPS rules to an N-CREATE: (its attributes, the station AE filled in if
+    the profile did so; what was tolerated)."""
     tolerated = []
+    ds = JsonAttributes(data)
     if profile.lenient and is_empty(ds.get("PerformedStationAETitle")) and peer.ae_title:
-        ds.PerformedStationAETitle = peer.ae_title
+        data = with_text(data, "PerformedStationAETitle", "AE", peer.ae_title)
+        ds = JsonAttributes(data)
         tolerated.append(f"empty PerformedStationAETitle set to {peer.ae_title}")
     mpps.check_create(ds)
     if not profile.lenient:
@@ -39,10 +41,10 @@ def check_create(profile: Profile, ds: Dataset, peer: Peer) -> list[str]:
         missing = mpps.missing_type2(ds)
         if missing:
             tolerated.append("missing Type 2 " + ", ".join(missing))
-    return tolerated
+    return data, tolerated
 
 
-def check_set(profile: Profile, created: Dataset, keywords: list[str]) -> list[str]:
+def check_set(profile: Profile, created: Attributes, keywords: list[str]) -> list[str]:
     """Apply the profile to the attributes an N-SET changes; what was tolerated."""
     absent = mpps.not_created(created, keywords)
     if absent and not profile.lenient:

@@ -238,7 +238,9 @@ def _send_set(
         steps.add_message(conn, _message(uid, node, "N-SET", status, mods))
         if error is None:
             merged_json = datasets.to_json(merged)
-            summary = step_findings.record_step(conn, summary, json.loads(merged_json), mods)
+            summary = step_findings.record_step(
+                conn, summary, json.loads(merged_json), datasets.keywords(mods)
+            )
             steps.save(conn, summary, merged_json, stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
     _announce(events, node, "N-SET", uid, status, summary if error is None else None)

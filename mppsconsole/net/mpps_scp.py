@@ -12,7 +12,7 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from typing import Any, cast
+from typing import cast
 
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
@@ -33,7 +33,9 @@ from mppsconsole.core.step import (
 )
 from mppsconsole.core.worklist import new_uid
 from mppsconsole.net import datasets, faults, leniency, step_findings
-from mppsconsole.net.incoming import UndecodableDataset, request_dataset
+from mppsconsole.net.incoming import UndecodableDataset
+from mppsconsole.net.json_attributes import JsonAttributes, JsonDict, keywords, merged
+from mppsconsole.net.request_json import request_json
 from mppsconsole.net.scp_context import Peer, ScpContext, now
 from mppsconsole.net.status import SUCCESS, refusal_status, status_dataset
 from mppsconsole.store import instances, steps, worklist
@@ -41,7 +43,6 @@ from mppsconsole.store import instances, steps, worklist
 log = logging.getLogger(__name__)
 
 StatusReply = tuple[Dataset, Dataset | None]
-JsonDict = dict[str, Any]
 
 
 #: Steps whose attributes stay decoded in memory, so an N-SET does not re-read them.
@@ -49,8 +50,8 @@ RECENT_STEPS = 2000
 
 
 class _RecentSteps:
-    """The latest attributes of recently created or updated steps (read-only datasets,
-    with their DICOM JSON dicts, so an N-SET encodes only its modifications).
+    """The latest attributes of recently created or updated steps (read-only DICOM JSON
+    dicts, so an N-SET neither reads nor parses the stored step).
 
     Only this SCP changes received steps, so an entry is never stale; it is
     written inside the transaction that stores the same state.
@@ -58,15 +59,15 @@ class _RecentSteps:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._steps: OrderedDict[str, tuple[Dataset, JsonDict]] = OrderedDict()
+        self._steps: OrderedDict[str, JsonDict] = OrderedDict()
 
-    def get(self, uid: str) -> tuple[Dataset, JsonDict] | None:
+    def get(self, uid: str) -> JsonDict | None:
         with self._lock:
             return self._steps.get(uid)
 
-    def put(self, uid: str, ds: Dataset, ds_dict: JsonDict) -> None:
+    def put(self, uid: str, ds_dict: JsonDict) -> None:
         with self._lock:
-            self._steps[uid] = (ds, ds_dict)
+            self._steps[uid] = ds_dict
             self._steps.move_to_end(uid)
             while len(self._steps) > RECENT_STEPS:
                 self._steps.popitem(last=False)
@@ -77,30 +78,16 @@ class _RecentSteps:
 
 
 def _apply_set(
-    stored: steps.StoredStep,
-    recent: tuple[Dataset, JsonDict] | None,
-    mods: Dataset,
-    mods_dict: JsonDict,
-    profile: Profile,
-) -> tuple[Dataset, JsonDict, list[str]]:
-    """The step's attributes after ``mods``, checked, with their DICOM JSON dict and tolerances.
-
-    The JSON dict is merged like the dataset (each modified element replaces its
-    tag's entry; keys are fixed-width hex, so sorting them sorts by tag) instead
-    of encoding the whole merged dataset again.
-    """
-    keywords = datasets.keywords(mods)
-    mpps.check_set(stored.summary.status, mods, keywords)
-    try:
-        if recent is None:
-            recent = datasets.from_json(stored.dataset_json), json.loads(stored.dataset_json)
-        current, current_dict = recent
-        tolerated = leniency.check_set(profile, current, keywords)
-        merged = datasets.merge(current, mods)
-        mpps.check_final_state(merged)
-        return merged, dict(sorted({**current_dict, **mods_dict}.items())), tolerated
-    except (ValueError, TypeError) as exc:
-        raise ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}") from None
+    stored: steps.StoredStep, recent: JsonDict | None, mods: JsonDict, profile: Profile
+) -> tuple[JsonDict, list[str]]:
+    """The step's attributes after ``mods``, checked, with what the profile tolerated."""
+    names = keywords(mods)
+    mpps.check_set(stored.summary.status, JsonAttributes(mods), names)
+    current = recent if recent is not None else json.loads(stored.dataset_json)
+    tolerated = leniency.check_set(profile, JsonAttributes(current), names)
+    after = merged(current, mods)
+    mpps.check_final_state(JsonAttributes(after))
+    return after, tolerated
 
 
 def step_subject(uid: str, summary: StepSummary | None) -> Subject:
@@ -129,8 +116,7 @@ class MppsScp:
         peer: Peer,
         command: str,
         status: Dataset,
-        ds: Dataset | None,
-        ds_json: str | None = None,
+        ds_json: str = "",
     ) -> steps.Message:
         return steps.Message(
             sop_instance_uid=uid,
@@ -141,16 +127,16 @@ class MppsScp:
             peer=peer.address,
             status=int(status.Status),
             error_comment=str(status.get("ErrorComment", "")),
-            dataset_json=ds_json or (datasets.to_json(ds) if ds is not None else ""),
+            dataset_json=ds_json,
         )
 
     def _refuse(
-        self, uid: str, peer: Peer, command: str, error: ServiceError, ds: Dataset | None
+        self, uid: str, peer: Peer, command: str, error: ServiceError, ds_json: str = ""
     ) -> Dataset:
-        return self._keep_refused(uid, peer, command, refusal_status(error), ds)
+        return self._keep_refused(uid, peer, command, refusal_status(error), ds_json)
 
     def _keep_refused(
-        self, uid: str, peer: Peer, command: str, status: Dataset, ds: Dataset | None
+        self, uid: str, peer: Peer, command: str, status: Dataset, ds_json: str = ""
     ) -> Dataset:
         """Keep a refused message in the history with its status, and announce it."""
         log.warning(
@@ -162,7 +148,7 @@ class MppsScp:
             status.get("ErrorComment", ""),
         )
         with self.ctx.db.transaction() as conn:
-            steps.add_message(conn, self._record(uid, peer, command, status, ds))
+            steps.add_message(conn, self._record(uid, peer, command, status, ds_json))
         self._announce(peer, command, uid, status)
         return status
 
@@ -193,20 +179,17 @@ class MppsScp:
         assigned = not request.AffectedSOPInstanceUID
         injected = faults.inject(self.ctx, "mpps-create", event)
         if injected.status is not None:
-            return self._keep_refused(uid, peer, "N-CREATE", injected.status, None), None
+            return self._keep_refused(uid, peer, "N-CREATE", injected.status), None
         try:
-            ds = request_dataset(event, "attribute_list")
+            ds_dict = request_json(event, "attribute_list")
         except UndecodableDataset as undecodable:  # the peer's fault, not ours
-            return self._refuse(uid, peer, "N-CREATE", undecodable, None), None
+            return self._refuse(uid, peer, "N-CREATE", undecodable), None
         try:
-            tolerated = leniency.check_create(injected.profile, ds, peer)
-            ds_dict = datasets.to_json_dict(ds)
-            ds_json = datasets.dumps(ds_dict)
+            ds_dict, tolerated = leniency.check_create(injected.profile, ds_dict, peer)
         except ServiceError as refused:
-            return self._refuse(uid, peer, "N-CREATE", refused, ds), None
-        except (ValueError, TypeError) as exc:
-            invalid = ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}")
-            return self._refuse(uid, peer, "N-CREATE", invalid, ds), None
+            return self._refuse(uid, peer, "N-CREATE", refused, datasets.dumps(ds_dict)), None
+        ds_json = datasets.dumps(ds_dict)
+        ds = JsonAttributes(ds_dict)
         ok = status_dataset(SUCCESS)
         summary: StepSummary | None = None
         with self.ctx.db.transaction() as conn:
@@ -214,13 +197,13 @@ class MppsScp:
                 status = refusal_status(
                     ServiceError(Refusal.DUPLICATE_INSTANCE, f"Step {uid} already exists")
                 )
-                steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds, ds_json))
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
                 summary = step_findings.record_step(conn, summary, ds_dict, None)
                 steps.save(conn, summary, ds_json, peer.address, now())
-                steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds, ds_json))
-                self._recent.put(uid, ds, ds_dict)
+                steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds_json))
+                self._recent.put(uid, ds_dict)
                 worklist.set_status_for_references(
                     conn, scheduled_references(ds), mpps.worklist_status_for(mpps.IN_PROGRESS)
                 )
@@ -241,11 +224,11 @@ class MppsScp:
         uid = str(cast(N_SET, event.request).RequestedSOPInstanceUID)
         injected = faults.inject(self.ctx, "mpps-set", event)
         if injected.status is not None:
-            return self._keep_refused(uid, peer, "N-SET", injected.status, None), None
+            return self._keep_refused(uid, peer, "N-SET", injected.status), None
         try:
-            mods = request_dataset(event, "modification_list")
+            mods = request_json(event, "modification_list")
         except UndecodableDataset as undecodable:
-            return self._refuse(uid, peer, "N-SET", undecodable, None), None
+            return self._refuse(uid, peer, "N-SET", undecodable), None
         try:
             status, refused, summary = self._set(uid, peer, mods, injected.profile)
         except BaseException:
@@ -263,37 +246,26 @@ class MppsScp:
         return status, None  # the Attribute List of an N-SET-RSP is optional (PS3.7 10.1.3)
 
     def _set(
-        self, uid: str, peer: Peer, mods: Dataset, profile: Profile
+        self, uid: str, peer: Peer, mods: JsonDict, profile: Profile
     ) -> tuple[Dataset, ServiceError | None, StepSummary | None]:
         """One N-SET in one transaction: (status, refusal or None, new summary or None)."""
         refused: ServiceError | None = None
         summary: StepSummary | None = None
-        try:
-            mods_dict = datasets.to_json_dict(mods)
-        except (ValueError, TypeError) as exc:
-            mods_dict = {}
-            refused = ServiceError(Refusal.INVALID_ATTRIBUTE_VALUE, f"Invalid value: {exc}")
-        mods_json = datasets.dumps(mods_dict)
+        mods_json = datasets.dumps(mods)
         with self.ctx.db.transaction() as conn:
             stored = steps.get(conn, uid, RECEIVED)
             try:
-                if refused is not None:
-                    raise refused
                 if stored is None:
                     raise ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
-                merged, merged_dict, tolerated = _apply_set(
-                    stored, self._recent.get(uid), mods, mods_dict, profile
-                )
+                after, tolerated = _apply_set(stored, self._recent.get(uid), mods, profile)
             except ServiceError as error:
                 refused = error
                 status = refusal_status(error)
-                steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods, mods_json))
+                steps.add_message(conn, self._record(uid, peer, "N-SET", status, mods_json))
             else:
                 status = status_dataset(SUCCESS)
                 leniency.report(self.ctx, peer, "N-SET", uid, tolerated)
-                summary = self._store_set(
-                    conn, uid, peer, stored, (merged, merged_dict), (mods, mods_json)
-                )
+                summary = self._store_set(conn, uid, peer, stored, after, (mods, mods_json))
         return status, refused, summary
 
     def _store_set(
@@ -302,28 +274,26 @@ class MppsScp:
         uid: str,
         peer: Peer,
         stored: steps.StoredStep,
-        new_state: tuple[Dataset, JsonDict],
-        request: tuple[Dataset, str],
+        after: JsonDict,
+        request: tuple[JsonDict, str],
     ) -> StepSummary:
         """Persist an accepted N-SET: history, new state, worklist items, linked instances."""
-        merged, merged_dict = new_state
         mods, mods_json = request
         ok = status_dataset(SUCCESS)
-        steps.add_message(conn, self._record(uid, peer, "N-SET", ok, mods, mods_json))
-        summary = summarize(
-            uid, merged, direction=stored.summary.direction, calling_ae=peer.ae_title
-        )
-        summary = step_findings.record_step(conn, summary, merged_dict, mods)
-        steps.save(conn, summary, datasets.dumps(merged_dict), peer.address, now())
+        steps.add_message(conn, self._record(uid, peer, "N-SET", ok, mods_json))
+        ds = JsonAttributes(after)
+        summary = summarize(uid, ds, direction=stored.summary.direction, calling_ae=peer.ae_title)
+        summary = step_findings.record_step(conn, summary, after, keywords(mods))
+        steps.save(conn, summary, datasets.dumps(after), peer.address, now())
         if summary.status != stored.summary.status:
             worklist.set_status_for_references(
-                conn, scheduled_references(merged), mpps.worklist_status_for(summary.status)
+                conn, scheduled_references(ds), mpps.worklist_status_for(summary.status)
             )
-        instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])
+        instances.link(conn, uid, [sop for _, sop in referenced_instances(ds)])
         if summary.status in mpps.FINAL_STATUSES:
             self._recent.discard(uid)  # never updated again
         else:
-            self._recent.put(uid, merged, merged_dict)
+            self._recent.put(uid, after)
         return summary
 
     def on_get(self, event: Event) -> StatusReply:
@@ -332,12 +302,12 @@ class MppsScp:
         uid = str(request.RequestedSOPInstanceUID)
         forced = faults.inject(self.ctx, "mpps-get", event).status
         if forced is not None:
-            return self._keep_refused(uid, peer, "N-GET", forced, None), None
+            return self._keep_refused(uid, peer, "N-GET", forced), None
         with self.ctx.db.reading() as conn:
             stored = steps.get(conn, uid, RECEIVED)
         if stored is None:
             unknown = ServiceError(Refusal.NO_SUCH_INSTANCE, f"No step {uid}")
-            return self._refuse(uid, peer, "N-GET", unknown, None), None
+            return self._refuse(uid, peer, "N-GET", unknown), None
         full = datasets.from_json(stored.dataset_json)
         wanted = request.AttributeIdentifierList or []
         if not isinstance(wanted, list):
@@ -352,6 +322,6 @@ class MppsScp:
             reply = full
         ok = status_dataset(SUCCESS)
         with self.ctx.db.transaction() as conn:
-            steps.add_message(conn, self._record(uid, peer, "N-GET", ok, None))
+            steps.add_message(conn, self._record(uid, peer, "N-GET", ok))
         self._announce(peer, "N-GET", uid, ok)
         return ok, reply

@@ -6,65 +6,23 @@ row, and 100,000 rows cannot afford a dataset parse each at load. The step row
 carries that tally; the findings themselves are read only for one step (detail
 pane, ``steps show``).
 
-The rules read the step's DICOM JSON (which the handler has already encoded
-for the store) through :class:`_JsonAttributes`: keyword access on a pydicom
-Dataset costs ~20 µs a look-up, and the rules make about sixty of them, which
-would add a millisecond to every MPPS message.
+The rules read the step's DICOM JSON (which the handler has already made for
+the store) through :class:`JsonAttributes`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from pydicom.datadict import tag_for_keyword
-from pydicom.dataset import Dataset
-
 from mppsconsole.core import mpps, validation
 from mppsconsole.core.attributes import Attributes, text
 from mppsconsole.core.step import RECEIVED, StepSummary, scheduled_references
-from mppsconsole.net import datasets
+from mppsconsole.net.json_attributes import JsonAttributes
 from mppsconsole.store import findings, instances, steps, worklist
-
-_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
-
-
-@functools.cache
-def _json_key(keyword: str) -> str:
-    """The DICOM JSON key (tag as 8 hex digits) of a keyword; "" for an unknown keyword."""
-    tag = tag_for_keyword(keyword)
-    return "" if tag is None else f"{tag:08X}"
-
-
-class _JsonAttributes:
-    """A dataset in the DICOM JSON model (PS3.18 F.2) read by keyword, as the rules read it:
-    text for a single value, a list for several, items for a sequence."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._data = data
-
-    def _element(self, keyword: str) -> dict[str, Any] | None:
-        return self._data.get(_json_key(keyword))
-
-    def __contains__(self, keyword: str, /) -> bool:
-        return self._element(keyword) is not None
-
-    def get(self, keyword: str, default: Any = None, /) -> Any:
-        element = self._element(keyword)
-        if element is None:
-            return default
-        values = element.get("Value", [])
-        if element.get("vr") == "SQ":
-            return [_JsonAttributes(item) for item in values]
-        if element.get("vr") == "PN":
-            values = ["=".join(v.get(g, "") for g in _PN_GROUPS).rstrip("=") for v in values]
-        if not values:
-            return ""
-        return values[0] if len(values) == 1 else values
 
 
 def _stored(conn: sqlite3.Connection, uid: str, direction: str) -> list[str]:
@@ -89,19 +47,20 @@ def _step_state(conn: sqlite3.Connection, uid: str, direction: str, ds: Attribut
 
 
 def record_step(
-    conn: sqlite3.Connection, summary: StepSummary, dataset: dict[str, Any], mods: Dataset | None
+    conn: sqlite3.Connection,
+    summary: StepSummary,
+    dataset: dict[str, Any],
+    modified: list[str] | None,
 ) -> StepSummary:
-    """Findings of an accepted N-CREATE (``mods`` None) or N-SET (``mods``), and of the
-    step after it (``dataset``: its attributes as stored, in the DICOM JSON model).
+    """Findings of an accepted N-CREATE (``modified`` None) or N-SET (``modified``: the
+    keywords of its modification list), and of the step after it (``dataset``: its
+    attributes as stored, in the DICOM JSON model).
 
     Call before :func:`steps.save`: the summary returned carries the new tally.
     """
     uid, direction = summary.sop_instance_uid, summary.direction
-    ds = _JsonAttributes(dataset)
-    if mods is None:
-        found = validation.check_create(ds)
-    else:
-        found = validation.check_set(datasets.keywords(mods))
+    ds = JsonAttributes(dataset)
+    found = validation.check_create(ds) if modified is None else validation.check_set(modified)
     findings.add(conn, uid, direction, findings.MESSAGE, found)
     _step_state(conn, uid, direction, ds)
     count, worst = findings.tally(conn, uid, direction)
@@ -127,7 +86,7 @@ def record_instance(
     stored = steps.get(conn, step_uid, RECEIVED)
     if stored is None:
         return None
-    ds = _JsonAttributes(json.loads(stored.dataset_json))
+    ds = JsonAttributes(json.loads(stored.dataset_json))
     found = validation.check_instance(ds, header(), sop_instance_uid)
     # Counted incrementally: a full count per image would grow with the step's findings.
     count = stored.summary.finding_count + findings.replace(

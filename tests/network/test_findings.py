@@ -16,7 +16,7 @@ from mppsconsole.core.step import RECEIVED
 from mppsconsole.core.validation import APPENDIX_A, ERROR, RAD7, TABLE_F72_1, WARNING
 from mppsconsole.core.worklist import WorklistItem
 from mppsconsole.net import datasets
-from mppsconsole.net.step_findings import _JsonAttributes
+from mppsconsole.net.json_attributes import JsonAttributes
 from mppsconsole.store import findings
 from tests.conftest import RunningServer
 from tests.network.conftest import (
@@ -189,7 +189,7 @@ def test_rules_read_stored_json_as_they_read_the_dataset() -> None:
     del ds.PatientSex
     ds.PerformedStationAETitle = ""
     ds.ScheduledStepAttributesSequence[0].AccessionNumber = "A1"
-    view = _JsonAttributes(json.loads(datasets.to_json(ds)))
+    view = JsonAttributes(json.loads(datasets.to_json(ds)))
     assert validation.check_create(view) == validation.check_create(ds)
     assert text(view, "PatientName") == str(ds.PatientName)
     order = WorklistItem(
