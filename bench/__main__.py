@@ -1,6 +1,8 @@
-"""``python -m bench NAME [--quick] [--rounds N] [--markdown FILE]``: run benchmarks.
+"""``python -m bench NAME [--quick] [--rounds N] [--only PART ...] [--markdown FILE]``: run
+benchmarks.
 
-NAME is one of mpps, soak, store, mwl, gui, or all. Figures go to stdout,
+NAME is one of mpps, soak, store, mwl, gui, or all; ``--only`` picks parts of a
+benchmark that has them (gui: updates, images, load, startup). Figures go to stdout,
 progress to stderr; ``--markdown`` also writes them (with the date, the machine
 and the library versions) to FILE, e.g. bench/RESULTS.md.
 """
@@ -93,10 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", choices=(*BENCHMARKS, "all"))
     parser.add_argument("--quick", action="store_true", help="smoke mode: a handful of iterations")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per measurement")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="PART",
+        help="only these parts of the benchmark (gui: updates, images, load, startup)",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
-    opts = Options(quick=args.quick, rounds=max(1, rounds))
+    opts = Options(quick=args.quick, rounds=max(1, rounds), only=tuple(args.only))
     names = BENCHMARKS if args.name == "all" else (args.name,)
     tables: dict[str, list[Table]] = {}
     started = time.monotonic()

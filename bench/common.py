@@ -39,6 +39,8 @@ STOP_TIMEOUT_S = 15.0
 class Options:
     quick: bool = False
     rounds: int = 3
+    #: Parts of a benchmark to run (e.g. ``load`` of gui); empty for all of them.
+    only: tuple[str, ...] = ()
 
     def pick(self, full: int, quick: int) -> int:
         """``quick`` in smoke mode, else ``full``."""

@@ -266,7 +266,7 @@ def load(opts: Options) -> Table:
         ],
     )
     for name, label in (
-        ("console", "MainWindow (steps.list_steps + StepTableModel.reset)"),
+        ("console", "MainWindow (steps.list_rows + StepTableModel.load)"),
         ("bare", "baseline: SELECT rows → minimal model → QTableView"),
     ):
         table.rows.append(
@@ -428,5 +428,11 @@ def startup(opts: Options) -> Table:
     return table
 
 
+PARTS = {"updates": updates, "images": images, "load": load, "startup": startup}
+
+
 def run(opts: Options) -> list[Table]:
-    return [emit(updates(opts)), emit(images(opts)), emit(load(opts)), emit(startup(opts))]
+    unknown = set(opts.only) - PARTS.keys()
+    if unknown:
+        raise SystemExit(f"gui has no part {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}")
+    return [emit(part(opts)) for name, part in PARTS.items() if not opts.only or name in opts.only]

@@ -394,10 +394,10 @@ def case_load(variant: str, data_dir: Path, db_path: Path) -> None:
         rows = window.model.rowCount()
         # the same load again, phase by phase, in the shown window
         t0 = time.perf_counter()
-        with db.reading() as conn:
-            found = steps.list_steps(conn)
+        with db.reading() as conn:  # as MainWindow.reload_steps does
+            found = steps.list_rows(conn)
         t1 = time.perf_counter()
-        window.model.reset(found)
+        window.model.load(found)
         t2 = time.perf_counter()
         app.processEvents()
         window.steps_panel.table.viewport().repaint()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from typing import Any
 
 from mppsconsole.core.attributes import Attributes, items, text
@@ -11,6 +12,33 @@ from mppsconsole.core.dicomtime import to_datetime
 
 RECEIVED = "received"
 SENT = "sent"
+
+#: The fields of a step row: how the store lists steps and the step table holds them.
+#: A plain tuple of the stored column values (times as ISO 8601 text) costs nothing to
+#: build beyond what SQLite hands over; making 100,000 StepSummary objects took longer
+#: than reading the rows, so a row becomes a StepSummary only where one is needed.
+ROW_FIELDS = (
+    "sop_instance_uid",
+    "status",
+    "direction",
+    "patient_name",
+    "patient_id",
+    "accession_number",
+    "modality",
+    "station_ae",
+    "description",
+    "study_instance_uid",
+    "start",
+    "end",
+    "series_count",
+    "image_count",
+    "calling_ae",
+    "finding_count",
+    "worst_finding",
+    "updated_at",
+)
+#: A step row: the values of ROW_FIELDS, in that order.
+StepRow = tuple[Any, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,6 +66,55 @@ class StepSummary:
     finding_count: int = 0
     worst_finding: str = ""
 
+    @classmethod
+    def from_row(cls, row: StepRow) -> StepSummary:
+        """The summary of a step row (ROW_FIELDS)."""
+        (uid, status, direction, name, patient_id, accession, modality, station, description,
+         study, start, end, series, images, calling_ae, findings, worst, updated) = row  # fmt: skip
+        return cls(
+            uid,
+            status,
+            direction,
+            name,
+            patient_id,
+            accession,
+            modality,
+            station,
+            description,
+            study,
+            _datetime(start),
+            _datetime(end),
+            series,
+            images,
+            calling_ae,
+            _datetime(updated),
+            findings,
+            worst,
+        )
+
+    def to_row(self) -> StepRow:
+        """The step row of this summary, as the store would list it."""
+        return (
+            self.sop_instance_uid,
+            self.status,
+            self.direction,
+            self.patient_name,
+            self.patient_id,
+            self.accession_number,
+            self.modality,
+            self.station_ae,
+            self.description,
+            self.study_instance_uid,
+            _iso(self.start),
+            _iso(self.end),
+            self.series_count,
+            self.image_count,
+            self.calling_ae,
+            self.finding_count,
+            self.worst_finding,
+            _iso(self.updated_at),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The step object of the command-line contract (DESIGN.md §4)."""
         data = dataclasses.asdict(self)
@@ -45,6 +122,47 @@ class StepSummary:
             value = data[key]
             data[key] = value.isoformat() if value else None
         return data
+
+
+def share_texts(row: StepRow) -> StepRow:
+    """``row`` with its few-valued texts interned: rows kept for 100,000 steps then share
+    their status, modality, station... strings instead of holding a copy each (a third
+    of their memory), and the copies SQLite made are freed at once.
+    """
+    (uid, status, direction, name, patient_id, accession, modality, station, description,
+     study, start, end, series, images, calling_ae, findings, worst, updated) = row  # fmt: skip
+    return (
+        uid,
+        _intern(status),
+        _intern(direction),
+        name,
+        patient_id,
+        accession,
+        _intern(modality),
+        _intern(station),
+        _intern(description),
+        study,
+        start,
+        end,
+        series,
+        images,
+        _intern(calling_ae),
+        findings,
+        _intern(worst),
+        updated,
+    )
+
+
+_intern = sys.intern
+_fromisoformat = dt.datetime.fromisoformat
+
+
+def _datetime(value: str | None) -> dt.datetime | None:
+    return _fromisoformat(value) if value else None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def summarize(uid: str, attrs: Attributes, *, direction: str, calling_ae: str) -> StepSummary:

@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
     def reload_steps(self) -> None:
         """Load every step from the store (start-up, and after the store changed offline)."""
         with self.ctx.db.reading() as conn:
-            self.model.reset(steps.list_steps(conn))
+            self.model.load(steps.list_rows(conn))
         self.steps_panel.refresh_selection()
 
     def _findings_of(self, uid: str, direction: str) -> list[Finding]:

@@ -1,11 +1,19 @@
-"""Table model of every procedure step, fed in batches by the event bridge."""
+"""Table model of every procedure step, fed in batches by the event bridge.
+
+It sorts and filters itself: there is no proxy between it and the view (see
+gui/step_filter.py), and it holds each step as the row tuple the store lists
+(core.step.ROW_FIELDS), made into a StepSummary only when one is asked for (the
+selected step), and into text only for the cells a repaint shows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from itertools import islice
+from operator import gt, itemgetter, lt
 from typing import Any
 
 from PySide6.QtCore import (
@@ -19,7 +27,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush
 
 from mppsconsole.core.mpps import IN_PROGRESS
-from mppsconsole.core.step import RECEIVED, SENT, StepSummary
+from mppsconsole.core.step import RECEIVED, ROW_FIELDS, SENT, StepRow, StepSummary
 from mppsconsole.core.validation import Finding
 from mppsconsole.gui.findings_view import (
     SEVERITY_COLOURS,
@@ -28,6 +36,7 @@ from mppsconsole.gui.findings_view import (
     severity_rank,
 )
 from mppsconsole.gui.icons import STATUS_COLOURS, status_icon
+from mppsconsole.gui.step_filter import EVERYTHING, StepFilter
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 #: Role carrying the whole StepSummary of the row.
@@ -35,21 +44,30 @@ STEP_ROLE = Qt.ItemDataRole.UserRole + 1
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 _DECORATION = int(Qt.ItemDataRole.DecorationRole)
-_ROLES = frozenset(
-    (_DISPLAY, _TOOLTIP, _DECORATION, int(Qt.ItemDataRole.ForegroundRole), int(STEP_ROLE))
-)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ROLES = frozenset((_DISPLAY, _TOOLTIP, _DECORATION, _FOREGROUND, int(STEP_ROLE)))
+
+_at = ROW_FIELDS.index
+_UID, _STATUS, _DIRECTION = _at("sop_instance_uid"), _at("status"), _at("direction")
+_NAME = _at("patient_name")
+_START, _END, _SERIES, _IMAGES = _at("start"), _at("end"), _at("series_count"), _at("image_count")
+_FINDINGS, _WORST = _at("finding_count"), _at("worst_finding")
+#: A row's identity: the same UID may be both sent and received by this console.
+_identity: Callable[[StepRow], tuple[str, str]] = itemgetter(_UID, _DIRECTION)
+_fromisoformat = dt.datetime.fromisoformat
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+def _when(iso: str | None) -> str:
+    return _fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
 
 
-def _elapsed(step: StepSummary, now: dt.datetime) -> str:
-    if step.end is not None:
-        return _when(step.end)
-    if step.start is None or step.status != IN_PROGRESS:
+def _elapsed(row: StepRow, now: dt.datetime) -> str:
+    if row[_END]:
+        return _when(row[_END])
+    if not row[_START] or row[_STATUS] != IN_PROGRESS:
         return ""
-    start = step.start if step.start.tzinfo else step.start.astimezone()
+    start = _fromisoformat(row[_START])
+    start = start if start.tzinfo else start.astimezone()
     seconds = max(0, int((now - start).total_seconds()))
     return QCoreApplication.translate("StepTableModel", "running {0}").format(
         f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -57,58 +75,51 @@ def _elapsed(step: StepSummary, now: dt.datetime) -> str:
 
 
 COLUMNS: tuple[tuple[Any, Any], ...] = (
-    (QT_TRANSLATE_NOOP("StepTableModel", "Status"), lambda s: s.status),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Status"), itemgetter(_STATUS)),
     (
         QT_TRANSLATE_NOOP("StepTableModel", "Patient"),
-        lambda s: s.patient_name.replace("^", " ").strip(),
+        lambda r: r[_NAME].replace("^", " ").strip(),
     ),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Patient ID"), lambda s: s.patient_id),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Accession"), lambda s: s.accession_number),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Modality"), lambda s: s.modality),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Station AE"), lambda s: s.station_ae),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Description"), lambda s: s.description),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Started"), lambda s: _when(s.start)),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Patient ID"), itemgetter(_at("patient_id"))),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Accession"), itemgetter(_at("accession_number"))),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Modality"), itemgetter(_at("modality"))),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Station AE"), itemgetter(_at("station_ae"))),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Description"), itemgetter(_at("description"))),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Started"), lambda r: _when(r[_START])),
     (
         QT_TRANSLATE_NOOP("StepTableModel", "Ended / elapsed"),
         None,
     ),  # depends on the clock, see data()
     (
         QT_TRANSLATE_NOOP("StepTableModel", "Series / images"),
-        lambda s: f"{s.series_count} / {s.image_count}",
+        lambda r: f"{r[_SERIES]} / {r[_IMAGES]}",
     ),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Direction"), lambda s: s.direction),
-    (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), lambda s: s.calling_ae),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Direction"), itemgetter(_DIRECTION)),
+    (QT_TRANSLATE_NOOP("StepTableModel", "Calling AE"), itemgetter(_at("calling_ae"))),
     # the validation badge (gui/findings_view.py): count, icon and colour of the worst
     (
         QT_TRANSLATE_NOOP("StepTableModel", "Findings"),
-        lambda s: str(s.finding_count) if s.finding_count else "",
+        lambda r: str(r[_FINDINGS]) if r[_FINDINGS] else "",
     ),
 )
+_TEXT = tuple(getter for _, getter in COLUMNS)
 ENDED_COLUMN = 8
 FINDINGS_COLUMN = 12
 _NEVER = float("-inf")  # an absent time sorts before every time
-# Times sort by timestamp(): isoformat() of an aware datetime cost 4 µs, most of
-# sorting 100,000 steps. Each key ends with the step's identity, so keys are unique.
+
+
+def _timestamp(iso: str | None) -> float:
+    return _fromisoformat(iso).timestamp() if iso else _NEVER
+
+
+# Times sort by timestamp(), not by their text: offsets differ (summer time, other
+# machines). Each key ends with the step's identity, so keys are unique.
 _SORT_KEYS: dict[int, Any] = {
-    7: lambda s: (s.start.timestamp() if s.start else _NEVER, s.sop_instance_uid, s.direction),
-    ENDED_COLUMN: lambda s: (
-        s.end.timestamp() if s.end else _NEVER,
-        s.sop_instance_uid,
-        s.direction,
-    ),
-    9: lambda s: (s.image_count, s.sop_instance_uid, s.direction),
-    FINDINGS_COLUMN: lambda s: (
-        severity_rank(s.worst_finding),
-        s.finding_count,
-        s.sop_instance_uid,
-        s.direction,
-    ),
+    7: lambda r: (_timestamp(r[_START]), r[_UID], r[_DIRECTION]),
+    ENDED_COLUMN: lambda r: (_timestamp(r[_END]), r[_UID], r[_DIRECTION]),
+    9: lambda r: (r[_IMAGES], r[_UID], r[_DIRECTION]),
+    FINDINGS_COLUMN: lambda r: (severity_rank(r[_WORST]), r[_FINDINGS], r[_UID], r[_DIRECTION]),
 }
-
-
-def _key(step: StepSummary) -> tuple[str, str]:
-    """A row's identity: the same UID may be both sent and received by this console."""
-    return step.sop_instance_uid, step.direction
 
 
 def _sort_key(column: int) -> Any:
@@ -117,25 +128,35 @@ def _sort_key(column: int) -> Any:
     if special is not None:
         return special
     getter = COLUMNS[column][1]
-    return lambda s: (getter(s).casefold(), s.sop_instance_uid, s.direction)
+    return lambda r: (getter(r).casefold(), r[_UID], r[_DIRECTION])
+
+
+@cache
+def _status_brush(status: str) -> QBrush | None:
+    """One brush per status, not one per cell and repaint."""
+    colour = STATUS_COLOURS.get(status)
+    return QBrush(colour) if colour else None
 
 
 class StepTableModel(QAbstractTableModel):
-    """One row per step, kept sorted here (not in a proxy) so 100,000 rows sort in Python's
-    C-level ``list.sort`` instead of millions of ``data()`` calls from a proxy's comparator.
+    """One row per shown step, kept sorted and filtered here (not in a proxy): 100,000
+    rows sort in Python's C-level ``list.sort`` instead of millions of ``data()`` calls
+    from a proxy's comparator, and a repaint asks only this model.
 
-    The steps are held in ascending key order beside a parallel list of their sort keys
-    (unique: the step's identity ends every key), so finding a step's row or where a new
-    one belongs is a C-level ``bisect``; a descending view maps row ``r`` to index
-    ``n - 1 - r``. No row index has to be rebuilt when rows are inserted or moved, which
-    kept the event loop busy for tens of milliseconds per batch at 1000 updates a second.
+    Every step is in ``_known``; the shown ones (those the filter accepts) are held in
+    ascending key order beside a parallel list of their sort keys (unique: the step's
+    identity ends every key), so finding a step's row or where a new one belongs is a
+    C-level ``bisect``; a descending view maps row ``r`` to index ``n - 1 - r``. No row
+    index has to be rebuilt when rows are inserted or moved, which kept the event loop
+    busy for tens of milliseconds per batch at 1000 updates a second.
     """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._steps: list[StepSummary] = []  # ascending by sort key
-        self._keys: list[Any] = []  # sort key of each entry of _steps
-        self._known: dict[tuple[str, str], StepSummary] = {}  # identity -> current state
+        self._rows: list[StepRow] = []  # the shown steps, ascending by sort key
+        self._keys: list[Any] = []  # sort key of each entry of _rows
+        self._known: dict[tuple[str, str], StepRow] = {}  # identity -> current row, all steps
+        self._filter = EVERYTHING
         self._now = dt.datetime.now().astimezone()
         self._sort_column = 7  # Started
         self._descending = True
@@ -147,7 +168,7 @@ class StepTableModel(QAbstractTableModel):
     # -- Qt interface --------------------------------------------------------
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._steps)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -165,127 +186,189 @@ class StepTableModel(QAbstractTableModel):
         if role not in _ROLES or not index.isValid():
             return None
         row = index.row()
-        if row >= len(self._steps):
+        if row >= len(self._rows):
             return None
-        step = self._steps[len(self._steps) - 1 - row if self._descending else row]
+        step = self._rows[~row if self._descending else row]  # ~row: counted from the end
         column = index.column()
         if role == _DISPLAY:
             if column == ENDED_COLUMN:
                 return _elapsed(step, self._now)
             if column == 0 and self._is_deferred(step):
                 return QCoreApplication.translate("StepTableModel", "{0} (deferred)").format(
-                    step.status
+                    step[_STATUS]
                 )
-            return COLUMNS[column][1](step)
+            return _TEXT[column](step)
         if role == STEP_ROLE:
-            return step
+            return StepSummary.from_row(step)
         if column == FINDINGS_COLUMN:
             return self._badge(step, role)
         if role == _TOOLTIP:
-            return step.sop_instance_uid
+            return step[_UID]
         if column != 0:
             return None
         if role == _DECORATION:
-            return status_icon(step.status)
-        colour = STATUS_COLOURS.get(step.status)  # the foreground role
-        return QBrush(colour) if colour else None
+            return status_icon(step[_STATUS])
+        return _status_brush(step[_STATUS])  # the foreground role
 
-    def _badge(self, step: StepSummary, role: int) -> Any:
-        if not step.finding_count:
+    def _badge(self, step: StepRow, role: int) -> Any:
+        if not step[_FINDINGS]:
             return None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return severity_icon(step.worst_finding)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(SEVERITY_COLOURS[step.worst_finding])
-        if role == Qt.ItemDataRole.ToolTipRole and self.findings_of is not None:
-            return badge_tooltip(self.findings_of(step.sop_instance_uid, step.direction))
+        if role == _DECORATION:
+            return severity_icon(step[_WORST])
+        if role == _FOREGROUND:
+            return QBrush(SEVERITY_COLOURS[step[_WORST]])
+        if role == _TOOLTIP and self.findings_of is not None:
+            return badge_tooltip(self.findings_of(step[_UID], step[_DIRECTION]))
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.layoutAboutToBeChanged.emit()
-        before = self.persistentIndexList()
-        identities = [_key(self.step(i.row())) for i in before]
-        self._sort_column = column
-        self._descending = order == Qt.SortOrder.DescendingOrder
-        self._key = _sort_key(column)
-        self._fill(self._steps)
-        positions = {_key(s): i for i, s in enumerate(self._steps)} if before else {}
-        self.changePersistentIndexList(
-            before,
-            [
-                self.index(self._flip(positions[k]), i.column())
-                for k, i in zip(identities, before, strict=True)
-            ],
-        )
-        self.layoutChanged.emit()
+        def by_column() -> None:
+            self._sort_column = column
+            self._descending = order == Qt.SortOrder.DescendingOrder
+            self._key = _sort_key(column)
+
+        self._relayout(by_column)
+
+    # -- filter ----------------------------------------------------------------
+
+    @property
+    def step_filter(self) -> StepFilter:
+        return self._filter
+
+    def set_filter(self, step_filter: StepFilter) -> None:
+        """Show only the steps ``step_filter`` accepts (the selection stays if shown)."""
+        if step_filter != self._filter:
+
+            def refilter() -> None:
+                self._filter = step_filter
+
+            self._relayout(refilter)
+
+    def _shown(self, rows: Iterable[StepRow]) -> Iterable[StepRow]:
+        return rows if self._filter == EVERYTHING else filter(self._filter.accepts, rows)
+
+    @property
+    def step_count(self) -> int:
+        """Every step, shown or not."""
+        return len(self._known)
 
     # -- updates -------------------------------------------------------------
 
     def _flip(self, position: int) -> int:
         """Row of list index ``position`` and list index of row ``position`` (an involution)."""
-        return len(self._steps) - 1 - position if self._descending else position
+        return len(self._rows) - 1 - position if self._descending else position
 
-    def _fill(self, steps: Sequence[StepSummary]) -> None:
-        key = self._key
-        pairs = sorted(((key(s), s) for s in steps), key=itemgetter(0))
-        self._keys = [k for k, _ in pairs]
-        self._steps = [s for _, s in pairs]
-        self._known = {_key(s): s for s in self._steps}
+    def _fill(self) -> None:
+        """Hold the shown steps, sorted by the current key.
 
-    def _index_of(self, step: StepSummary) -> int:
-        """List index of ``step`` as currently held (its key is in ``_keys``)."""
-        return bisect_left(self._keys, self._key(step))
+        The store lists the steps in the table's first order (newest first), so a load
+        usually only has to reverse them; sorting (key, row) pairs instead took a third
+        of the time and, for 100,000 steps, 10 MB more at the peak.
+        """
+        rows = list(self._shown(self._known.values()))
+        keys = list(map(self._key, rows))
+        if not all(map(lt, keys, islice(keys, 1, None))):
+            if all(map(gt, keys, islice(keys, 1, None))):
+                keys.reverse()
+                rows.reverse()
+            else:
+                order = sorted(range(len(rows)), key=keys.__getitem__)
+                keys = [keys[i] for i in order]
+                rows = [rows[i] for i in order]
+        self._keys, self._rows = keys, rows
+
+    def _relayout(self, change: Callable[[], None]) -> None:
+        """Apply ``change`` (of the order or the filter) and re-sort; persistent indexes
+        (the view's selection) follow their step, or become invalid if it is hidden."""
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        identities = [_identity(self._row(i.row())) for i in before]
+        change()
+        self._fill()
+        after = []
+        for identity, index in zip(identities, before, strict=True):
+            row = self._known[identity]
+            shown = self._filter == EVERYTHING or self._filter.accepts(row)
+            after.append(
+                self.index(self._flip(self._index_of(row)), index.column())
+                if shown
+                else QModelIndex()
+            )
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+
+    def _index_of(self, row: StepRow) -> int:
+        """List index of ``row`` as currently held (its key is in ``_keys``)."""
+        return bisect_left(self._keys, self._key(row))
 
     def reset(self, steps: Sequence[StepSummary]) -> None:
-        """Replace everything (initial load from the store)."""
+        """Replace everything with ``steps``."""
+        self.load([s.to_row() for s in steps])
+
+    def load(self, rows: Sequence[StepRow]) -> None:
+        """Replace everything with ``rows`` (core.step.ROW_FIELDS, as store.steps lists
+        them: the initial load, kept as tuples)."""
         self.beginResetModel()
-        self._fill(steps)
+        self._known = dict(zip(map(_identity, rows), rows, strict=True))
+        self._fill()
         self.endResetModel()
 
     def apply(self, changed: Sequence[StepSummary]) -> None:
-        """Update known steps (moving rows whose sort key changed), insert new ones in order.
+        """Update known steps (moving rows whose sort key changed, showing and hiding them
+        as the filter says), insert new ones in order.
 
         Moves go through beginMoveRows so persistent indexes, hence the view's
         selection, follow the step. New steps that land next to each other (typically
-        the newest, at the top) are inserted as one block: the proxy and the view pay
-        per insertion, not per row.
+        the newest, at the top) are inserted as one block: the view pays per
+        insertion, not per row.
         """
-        touched: list[StepSummary] = []
-        new: dict[tuple[str, str], StepSummary] = {}
-        keys, steps, key = self._keys, self._steps, self._key
-        for step in changed:
-            identity = _key(step)
+        latest = {(s.sop_instance_uid, s.direction): s.to_row() for s in changed}
+        accepts = None if self._filter == EVERYTHING else self._filter.accepts
+        touched: list[StepRow] = []
+        new: list[StepRow] = []
+        keys, rows, key = self._keys, self._rows, self._key
+        for identity, step in latest.items():
             old = self._known.get(identity)
-            if old is None:
-                new[identity] = step
-                continue
             self._known[identity] = step
-            wanted = key(step)
+            shown = accepts is None or accepts(step)
+            if old is None or (accepts is not None and not accepts(old)):
+                if shown:
+                    new.append(step)
+                continue
             current = self._index_of(old)
+            if not shown:
+                row = self._flip(current)
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del keys[current], rows[current]
+                self.endRemoveRows()
+                continue
+            wanted = key(step)
             target = bisect_left(keys, wanted)  # counted with the old entry still in place
             if target in (current, current + 1):  # order unchanged: update in place
                 keys[current] = wanted
-                steps[current] = step
+                rows[current] = step
                 touched.append(step)
                 continue
             final = target - 1 if target > current else target
             row, final_row = self._flip(current), self._flip(final)
             destination = final_row + 1 if final_row > row else final_row
             self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination)
-            del keys[current], steps[current]
+            del keys[current], rows[current]
             keys.insert(final, wanted)
-            steps.insert(final, step)
+            rows.insert(final, step)
             self.endMoveRows()
         if touched:
-            rows = [self._flip(self._index_of(s)) for s in touched]
-            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
+            changed_rows = [self._flip(self._index_of(r)) for r in touched]
+            self.dataChanged.emit(
+                self.index(min(changed_rows), 0), self.index(max(changed_rows), len(COLUMNS) - 1)
+            )
         if new:
-            self._insert(sorted(((key(s), s) for s in new.values()), key=itemgetter(0)))
+            self._insert(sorted(zip(map(key, new), new, strict=True), key=itemgetter(0)))
 
-    def _insert(self, pairs: list[tuple[Any, StepSummary]]) -> None:
-        """Insert ``pairs`` (key, step; ascending), one block per run sharing a position."""
-        keys, steps = self._keys, self._steps
-        blocks: list[tuple[int, list[tuple[Any, StepSummary]]]] = []
+    def _insert(self, pairs: list[tuple[Any, StepRow]]) -> None:
+        """Insert ``pairs`` (key, row; ascending), one block per run sharing a position."""
+        keys, rows = self._keys, self._rows
+        blocks: list[tuple[int, list[tuple[Any, StepRow]]]] = []
         for pair in pairs:
             position = bisect_left(keys, pair[0])
             if blocks and blocks[-1][0] == position:
@@ -294,29 +377,32 @@ class StepTableModel(QAbstractTableModel):
                 blocks.append((position, [pair]))
         for position, block in reversed(blocks):  # back to front: earlier positions hold
             count = len(block)
-            row = len(steps) - position if self._descending else position
+            row = len(rows) - position if self._descending else position
             self.beginInsertRows(QModelIndex(), row, row + count - 1)
             keys[position:position] = [k for k, _ in block]
-            steps[position:position] = [s for _, s in block]
-            self._known.update((_key(s), s) for _, s in block)
+            rows[position:position] = [r for _, r in block]
             self.endInsertRows()
 
     def tick(self, now: dt.datetime | None = None) -> None:
         """Move the clock the elapsed column is computed from (called once a second).
 
-        No dataChanged: one over every running row made the filter proxy re-test them
-        all, 30 ms a second with 10,000 running steps; the view repaints the column
-        instead (StepsPanel.tick), which asks only the visible cells again.
+        No dataChanged: one over every running row would make the view re-ask them
+        all; the view repaints the column instead (StepsPanel.tick), which asks only
+        the visible cells again.
         """
         self._now = now or dt.datetime.now().astimezone()
 
+    def _row(self, row: int) -> StepRow:
+        return self._rows[self._flip(row)]
+
     def step(self, row: int) -> StepSummary:
-        return self._steps[self._flip(row)]
+        """The step shown in ``row``."""
+        return StepSummary.from_row(self._row(row))
 
     # -- deferred MPPS ---------------------------------------------------------
 
-    def _is_deferred(self, step: StepSummary) -> bool:
-        return step.direction == SENT and step.sop_instance_uid in self._deferred
+    def _is_deferred(self, step: StepRow) -> bool:
+        return step[_DIRECTION] == SENT and step[_UID] in self._deferred
 
     def set_deferred(self, uids: frozenset[str]) -> None:
         """Mark the sent steps whose N-CREATE / N-SET wait in the outbox."""
@@ -327,10 +413,11 @@ class StepTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(min(touched), 0), self.index(max(touched), 0))
 
     def row_of(self, uid: str, direction: str | None = None) -> int | None:
-        """Row of step ``uid`` (as received, else as sent, unless ``direction`` says)."""
+        """Row of step ``uid`` if shown (as received, else as sent, unless ``direction``
+        says)."""
         for way in (direction,) if direction else (RECEIVED, SENT):
             step = self._known.get((uid, way))
-            if step is not None:
+            if step is not None and (self._filter == EVERYTHING or self._filter.accepts(step)):
                 return self._flip(self._index_of(step))
         return None
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from mppsconsole.core.mpps import STATUSES
 from mppsconsole.core.step import RECEIVED, SENT, StepSummary
-from mppsconsole.gui.step_filter import StepFilter, StepFilterProxy
+from mppsconsole.gui.step_filter import StepFilter
 from mppsconsole.gui.step_model import ENDED_COLUMN, STEP_ROLE, StepTableModel
 
 _PERIODS = (
@@ -38,7 +38,6 @@ class StepsPanel(QWidget):
     def __init__(self, model: StepTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.proxy = StepFilterProxy(model, self)
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(self.tr("Filter: patient, ID, accession, station, UID…"))
@@ -65,7 +64,7 @@ class StepsPanel(QWidget):
             bar.addWidget(widget)
 
         self.table = QTableView(self)
-        self.table.setModel(self.proxy)
+        self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         # The indicator first: enabling sorting sorts by it at once (section 0 by default).
@@ -89,11 +88,11 @@ class StepsPanel(QWidget):
         for combo in (self.status, self.direction, self.period):
             combo.currentIndexChanged.connect(self._refilter)
         self.table.selectionModel().selectionChanged.connect(self._emit_selection)
-        self.proxy.rowsInserted.connect(self._update_count)
-        self.proxy.rowsRemoved.connect(self._update_count)
-        self.proxy.modelReset.connect(self._update_count)
-        self.proxy.modelReset.connect(self._show_sort_order)
-        self.proxy.layoutChanged.connect(self._update_count)
+        model.rowsInserted.connect(self._update_count)
+        model.rowsRemoved.connect(self._update_count)
+        model.modelReset.connect(self._update_count)
+        model.modelReset.connect(self._show_sort_order)
+        model.layoutChanged.connect(self._update_count)
         self._update_count()
 
     def _show_sort_order(self) -> None:
@@ -119,12 +118,12 @@ class StepsPanel(QWidget):
         )
 
     def _refilter(self) -> None:
-        self.proxy.set_filter(self.current_filter())
+        self.model.set_filter(self.current_filter())
         self._update_count()
         self._emit_selection()
 
     def _update_count(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.model.rowCount(), self.model.step_count
         self.count.setText(
             self.tr("{0} steps").format(total)
             if shown == total
@@ -143,9 +142,7 @@ class StepsPanel(QWidget):
         row = self.model.row_of(uid, direction)
         if row is None:
             return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            return False
+        index = self.model.index(row, 0)
         self.table.selectionModel().select(
             index,
             QItemSelectionModel.SelectionFlag.ClearAndSelect

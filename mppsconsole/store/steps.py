@@ -5,32 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sqlite3
-import sys
-from collections.abc import Sequence
-from typing import Any
 
-from mppsconsole.core.step import RECEIVED, StepSummary
+from mppsconsole.core.step import RECEIVED, ROW_FIELDS, StepRow, StepSummary, share_texts
 
-_COLUMNS = (
-    "sop_instance_uid",
-    "status",
-    "direction",
-    "patient_name",
-    "patient_id",
-    "accession_number",
-    "modality",
-    "station_ae",
-    "description",
-    "study_instance_uid",
-    "start",
-    "end",
-    "series_count",
-    "image_count",
-    "calling_ae",
-    "finding_count",
-    "worst_finding",
-)
-_SELECT = ", ".join(f'"{c}"' for c in _COLUMNS) + ", updated_at"
+#: The columns save() writes (updated_at is the time of the save).
+_COLUMNS = ROW_FIELDS[:-1]
+_SELECT = ", ".join(f'"{c}"' for c in ROW_FIELDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,50 +41,6 @@ class Message:
         return data
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _summary(row: Sequence[Any]) -> StepSummary:
-    """A StepSummary from the values of ``_SELECT``, in StepSummary's field order.
-
-    Positional, from a plain tuple: building it from ``dict(sqlite3.Row)`` as keywords
-    took over half of loading 100,000 steps. The few-valued columns are interned, so
-    100,000 steps share their status, modality, station... strings instead of holding
-    a copy each.
-    """
-    (uid, status, direction, name, patient_id, accession, modality, station, description,
-     study, start, end, series, images, calling_ae, findings, worst, updated) = row  # fmt: skip
-    return StepSummary(
-        uid,
-        _intern(status),
-        _intern(direction),
-        name,
-        patient_id,
-        accession,
-        _intern(modality),
-        _intern(station),
-        _intern(description),
-        study,
-        _datetime(start),
-        _datetime(end),
-        series,
-        images,
-        _intern(calling_ae),
-        _datetime(updated),
-        findings,
-        _intern(worst),
-    )
-
-
-def _datetime(value: str | None) -> dt.datetime | None:
-    return _fromisoformat(value) if value else None
-
-
-_intern = sys.intern
-_fromisoformat = dt.datetime.fromisoformat
-
-
 def exists(conn: sqlite3.Connection, uid: str, direction: str = RECEIVED) -> bool:
     row = conn.execute(
         "SELECT 1 FROM steps WHERE sop_instance_uid = ? AND direction = ?", (uid, direction)
@@ -125,16 +61,14 @@ def get(conn: sqlite3.Connection, uid: str, direction: str | None = None) -> Sto
     row = conn.execute(sql + " ORDER BY direction = 'sent'", params).fetchone()
     if row is None:
         return None
-    return StoredStep(_summary(tuple(row)[:-2]), row["dataset"], row["peer"])
+    return StoredStep(StepSummary.from_row(tuple(row)[:-2]), row["dataset"], row["peer"])
 
 
 def save(
     conn: sqlite3.Connection, summary: StepSummary, dataset_json: str, peer: str, now: dt.datetime
 ) -> None:
     """Insert a new step or replace the current attributes of an existing one."""
-    values = [getattr(summary, c) for c in _COLUMNS]
-    values[_COLUMNS.index("start")] = _iso(summary.start)
-    values[_COLUMNS.index("end")] = _iso(summary.end)
+    values = summary.to_row()[:-1]
     columns = ", ".join(f'"{c}"' for c in _COLUMNS)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _COLUMNS[1:] if c != "direction")
     conn.execute(
@@ -180,6 +114,19 @@ def messages(conn: sqlite3.Connection, uid: str, direction: str | None = None) -
 
 def list_steps(conn: sqlite3.Connection, status: str | None = None) -> list[StepSummary]:
     """All steps, most recently started first, optionally of one status."""
+    return [StepSummary.from_row(row) for row in _rows(conn, status)]
+
+
+def list_rows(conn: sqlite3.Connection) -> list[StepRow]:
+    """All steps as rows (core.step.ROW_FIELDS), most recently started first.
+
+    For the step table: it keeps 100,000 steps as the tuples SQLite hands over, which
+    costs a fraction of making a StepSummary of each.
+    """
+    return list(map(share_texts, _rows(conn, None)))
+
+
+def _rows(conn: sqlite3.Connection, status: str | None) -> sqlite3.Cursor:
     sql = f"SELECT {_SELECT} FROM steps"
     params: tuple[str, ...] = ()
     if status:
@@ -188,7 +135,7 @@ def list_steps(conn: sqlite3.Connection, status: str | None = None) -> list[Step
     sql += " ORDER BY start DESC, created_at DESC"
     cursor = conn.execute(sql, params)
     cursor.row_factory = None  # plain tuples: no sqlite3.Row per step
-    return [_summary(row) for row in cursor]
+    return cursor
 
 
 def latest_for_study(conn: sqlite3.Connection, study_uid: str) -> str | None:

@@ -14,8 +14,8 @@ from mppsconsole.core.events import EventHub, StepChanged, Traffic
 from mppsconsole.core.mpps import COMPLETED, DISCONTINUED, IN_PROGRESS
 from mppsconsole.core.step import RECEIVED, SENT, StepSummary
 from mppsconsole.gui.bridge import EventBridge
-from mppsconsole.gui.step_filter import StepFilter, StepFilterProxy
-from mppsconsole.gui.step_model import COLUMNS, StepTableModel
+from mppsconsole.gui.step_filter import StepFilter
+from mppsconsole.gui.step_model import COLUMNS, STEP_ROLE, StepTableModel
 from mppsconsole.gui.traffic_log import TrafficModel
 
 pytestmark = pytest.mark.usefixtures("qapp")  # icons and brushes need a QGuiApplication
@@ -39,7 +39,7 @@ def step(n: int, **changes: object) -> StepSummary:
     return dataclasses.replace(summary, **changes)  # type: ignore[arg-type]
 
 
-def uids(model: StepTableModel | StepFilterProxy) -> list[str]:
+def uids(model: StepTableModel) -> list[str]:
     return [
         model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) for row in range(model.rowCount())
     ]
@@ -105,32 +105,34 @@ def test_elapsed_column_runs_for_open_steps_and_shows_the_end_for_closed() -> No
 def test_filter_by_text_status_direction_and_date() -> None:
     model = StepTableModel()
     model.reset([step(n, status=[IN_PROGRESS, COMPLETED, DISCONTINUED][n % 3]) for n in range(30)])
-    proxy = StepFilterProxy(model)
-    proxy.set_filter(StepFilter(text="p00007"))
-    assert uids(proxy) == ["1.2.3.7"]
-    proxy.set_filter(StepFilter(status=COMPLETED, direction=SENT))
+    model.set_filter(StepFilter(text="p00007"))
+    assert uids(model) == ["1.2.3.7"]
+    model.set_filter(StepFilter(status=COMPLETED, direction=SENT))
     assert all(
-        model.step(proxy.mapToSource(proxy.index(r, 0)).row()).status == COMPLETED
-        and model.step(proxy.mapToSource(proxy.index(r, 0)).row()).direction == SENT
-        for r in range(proxy.rowCount())
+        model.step(r).status == COMPLETED and model.step(r).direction == SENT
+        for r in range(model.rowCount())
     )
-    assert proxy.rowCount() == len([n for n in range(30) if n % 3 == 1 and n % 2 == 0])
-    proxy.set_filter(StepFilter(start_from=dt.date(2026, 11, 22)))
-    assert proxy.rowCount() == 0
-    proxy.set_filter(StepFilter())
-    assert proxy.rowCount() == 30
+    assert model.rowCount() == len([n for n in range(30) if n % 3 == 1 and n % 2 == 0])
+    assert model.step_count == 30
+    model.set_filter(StepFilter(start_from=dt.date(2026, 11, 22)))
+    assert model.rowCount() == 0
+    model.set_filter(StepFilter(start_from=dt.date(2026, 11, 21), start_to=dt.date(2026, 11, 21)))
+    assert model.rowCount() == 30
+    model.set_filter(StepFilter())
+    assert model.rowCount() == 30
 
 
 def test_ten_thousand_steps_load_sort_and_filter() -> None:
     model = StepTableModel()
     model.reset([step(n) for n in range(10_000)])
-    proxy = StepFilterProxy(model)
-    assert proxy.rowCount() == 10_000
-    assert uids(proxy)[:2] == ["1.2.3.9999", "1.2.3.9998"]
-    proxy.set_filter(StepFilter(text="Patient^0123"))
-    assert sorted(uids(proxy)) == sorted(f"1.2.3.{n}" for n in range(1230, 1240))
-    proxy.sort(2, Qt.SortOrder.AscendingOrder)
-    assert uids(proxy) == [f"1.2.3.{n}" for n in range(1230, 1240)]
+    assert model.rowCount() == 10_000
+    assert uids(model)[:2] == ["1.2.3.9999", "1.2.3.9998"]
+    model.set_filter(StepFilter(text="Patient^0123"))
+    assert sorted(uids(model)) == sorted(f"1.2.3.{n}" for n in range(1230, 1240))
+    model.sort(2, Qt.SortOrder.AscendingOrder)
+    assert uids(model) == [f"1.2.3.{n}" for n in range(1230, 1240)]
+    model.set_filter(StepFilter())
+    assert uids(model)[:2] == ["1.2.3.0", "1.2.3.1"]
 
 
 def test_bridge_batches_events_from_other_threads(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +222,7 @@ def test_the_table_starts_sorted_newest_first(qtbot) -> None:  # type: ignore[no
     header = panel.table.horizontalHeader()
     assert header.sortIndicatorSection() == 7 and model.sort_column == 7
     assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
-    assert [panel.proxy.index(r, 2).data() for r in range(3)] == ["P00009", "P00004", "P00002"]
+    assert [panel.model.index(r, 2).data() for r in range(3)] == ["P00009", "P00004", "P00002"]
 
 
 @pytest.mark.parametrize("order", [Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder])
@@ -258,3 +260,89 @@ def test_mixed_batches_keep_the_order_and_persistent_indexes_follow_their_step(
         assert [model.step(r) for r in range(model.rowCount())] == expected
         assert [model.row_of(s.sop_instance_uid) for s in expected] == list(range(len(expected)))
         assert [model.step(p.row()).sop_instance_uid for p in watched] == watched_uids
+
+
+def test_filtered_model_passes_qt_model_tester_while_steps_come_and_go(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = StepTableModel()
+    model.reset([step(n) for n in range(20)])
+    model.set_filter(StepFilter(status=IN_PROGRESS))
+    qtmodeltester.check(model, force_py=True)
+    model.apply([step(5, status=COMPLETED), step(100), step(101, status=COMPLETED)])
+    assert model.rowCount() == 20 and model.step_count == 22
+    model.apply([step(5)])
+    assert model.rowCount() == 21
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_updates_hide_and_show_rows_as_the_filter_says() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in range(6)])
+    model.set_filter(StepFilter(status=IN_PROGRESS))
+    kept = QPersistentModelIndex(model.index(model.row_of("1.2.3.1") or 0, 2))
+    model.apply([step(3, status=COMPLETED), step(9, status=COMPLETED), step(10)])
+    assert uids(model) == [f"1.2.3.{n}" for n in (10, 5, 4, 2, 1, 0)]
+    assert model.row_of("1.2.3.3") is None and model.row_of("1.2.3.9") is None
+    assert kept.isValid() and model.step(kept.row()).sop_instance_uid == "1.2.3.1"
+    model.apply([step(3, status=IN_PROGRESS, patient_name="Back^Again")])
+    assert uids(model)[3] == "1.2.3.3" and model.index(3, 1).data() == "Back Again"
+    model.set_filter(StepFilter())
+    assert uids(model) == [f"1.2.3.{n}" for n in (10, 9, 5, 4, 3, 2, 1, 0)]
+
+
+def test_a_filter_change_keeps_the_selection_on_its_step_while_shown() -> None:
+    model = StepTableModel()
+    model.reset([step(n) for n in range(10)])
+    selected = QPersistentModelIndex(model.index(model.row_of("1.2.3.4") or 0, 0))
+    model.set_filter(StepFilter(direction=SENT))  # even numbers are sent
+    assert selected.isValid() and model.step(selected.row()).sop_instance_uid == "1.2.3.4"
+    model.set_filter(StepFilter(direction=RECEIVED))
+    assert not selected.isValid()
+
+
+def test_rows_from_the_store_show_the_same_as_summaries() -> None:
+    """Rows (store.steps.list_rows) are made into text and StepSummary only when asked."""
+    local = dt.timezone(dt.timedelta(hours=2))
+    summaries = [
+        step(1, start=dt.datetime(2026, 3, 29, 1, 30, 15, 250, tzinfo=local)),
+        step(2, status=COMPLETED, end=BASE + dt.timedelta(hours=1), series_count=2),
+        step(3, start=None, patient_name="^Only^Given", finding_count=2, worst_finding="error"),
+        step(4, start=dt.datetime(2026, 11, 21, 9, 5)),  # naive: as old stores hold them
+    ]
+    from_summaries, from_rows = StepTableModel(), StepTableModel()
+    from_summaries.reset(summaries)
+    from_rows.load([s.to_row() for s in summaries])
+    texts = [
+        [from_rows.index(r, c).data() for c in range(len(COLUMNS))]
+        for r in range(from_rows.rowCount())
+    ]
+    assert texts == [
+        [from_summaries.index(r, c).data() for c in range(len(COLUMNS))]
+        for r in range(from_summaries.rowCount())
+    ]
+    by_uid = {t[2]: t for t in texts}
+    assert by_uid["P00001"][7] == "2026-03-29 01:30:15"
+    assert by_uid["P00002"][8] == "2026-11-21 09:00:00" and by_uid["P00002"][9] == "2 / 0"
+    assert by_uid["P00003"][1] == "Only Given" and by_uid["P00003"][7] == ""
+    assert by_uid["P00003"][12] == "2"
+    shown = {from_rows.step(r).sop_instance_uid: from_rows.step(r) for r in range(4)}
+    assert shown == {s.sop_instance_uid: s for s in summaries}
+    assert from_rows.index(0, 0).data(STEP_ROLE) == from_rows.step(0)
+
+
+def test_the_panel_counts_shown_and_all_steps(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from mppsconsole.gui.steps_panel import StepsPanel
+
+    model = StepTableModel()
+    panel = StepsPanel(model)
+    qtbot.addWidget(panel)
+    model.reset([step(n) for n in range(12)])
+    assert panel.count.text() == "12 steps"
+    panel.search.setText("p00003")
+    assert model.rowCount() == 1 and panel.count.text() == "1 of 12 steps"
+    assert panel.select("1.2.3.3") and not panel.select("1.2.3.4")
+    selected = panel.selected_step()
+    assert selected is not None and selected.sop_instance_uid == "1.2.3.3"
+    panel.search.clear()
+    selected = panel.selected_step()
+    assert selected is not None and selected.sop_instance_uid == "1.2.3.3"  # still selected
+    assert panel.count.text() == "12 steps"

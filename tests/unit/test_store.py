@@ -306,6 +306,22 @@ def test_list_steps_newest_start_first_and_by_status(db: Database) -> None:
     assert discontinued == []
 
 
+def test_list_rows_are_the_listed_steps_as_rows_sharing_their_few_valued_texts(
+    db: Database,
+) -> None:
+    """The step table keeps rows: the same steps, order and values as list_steps."""
+    with db.transaction() as conn:
+        for n in range(3):
+            start = dt.datetime(2026, 11, 21, 9 + n, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+            steps.save(conn, summary(f"1.2.3.{n}", start=start, end=None), "{}", "", NOW)
+    with db.reading() as conn:
+        rows = steps.list_rows(conn)
+        listed = steps.list_steps(conn)
+    assert [StepSummary.from_row(r) for r in rows] == listed
+    assert [s.to_row() for s in listed] == rows
+    assert rows[0][1] is rows[2][1]  # status: one string, not a copy per row
+
+
 def test_messages_round_trip_in_order(db: Database) -> None:
     uid = summary().sop_instance_uid
     sent = [
