@@ -88,31 +88,3 @@ def test_cached_responses_follow_the_requested_keys_and_transfer_syntax(
         results = list(assoc.send_c_find(wide, ModalityWorklistInformationFind))
     identifiers = [ds for status, ds in results if status.Status == 0xFF00]
     assert [str(ds.PatientName) for ds in identifiers] == ["Müller^Jürgen"]
-
-
-def test_command_sets_are_encoded_once_and_exactly_as_pydicom_does() -> None:
-    """The memo net/encoded.py puts in pynetdicom's dimse_messages module."""
-    import pynetdicom.dimse_messages as dimse_messages
-    from pydicom.dataset import Dataset
-    from pynetdicom.dsutils import encode as pydicom_encode
-
-    from mppsconsole.net import encoded
-
-    # pynetdicom must still encode its command sets through this module-level name.
-    assert dimse_messages.encode is encoded.encode_command
-
-    def pending(message_id: int) -> Dataset:
-        command = Dataset()
-        command.CommandGroupLength = 0
-        command.AffectedSOPClassUID = ModalityWorklistInformationFind
-        command.CommandField = 0x8020
-        command.MessageIDBeingRespondedTo = message_id
-        command.CommandDataSetType = 0x0001
-        command.Status = 0xFF00
-        return command
-
-    first = encoded.encode_command(pending(7), True, True)
-    assert first == pydicom_encode(pending(7), True, True)
-    assert encoded.encode_command(pending(7), True, True) is first  # remembered
-    assert encoded.encode_command(pending(8), True, True) == pydicom_encode(pending(8), True, True)
-    assert encoded.encode_command(pending(8), True, True) != first
