@@ -346,3 +346,7 @@ def test_the_panel_counts_shown_and_all_steps(qtbot) -> None:  # type: ignore[no
     selected = panel.selected_step()
     assert selected is not None and selected.sop_instance_uid == "1.2.3.3"  # still selected
     assert panel.count.text() == "12 steps"
+    panel.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # a click on "Patient ID"
+    assert model.sort_column == 2 and uids(model)[:2] == ["1.2.3.0", "1.2.3.1"]
+    selected = panel.selected_step()
+    assert selected is not None and selected.sop_instance_uid == "1.2.3.3"
