@@ -125,10 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peers")
     parser.add_argument("kind", choices=("mpps", "store", "mwl-naive"))
     parser.add_argument("path", nargs="?", help="store: output dir; mwl-naive: items JSON")
+    parser.add_argument(
+        "--max-pdu", type=int, help="the maximum PDU length announced (pynetdicom's default)"
+    )
     args = parser.parse_args(argv)
 
     ae = AE(ae_title=AET)
     ae.maximum_associations = 64
+    if args.max_pdu is not None:
+        ae.maximum_pdu_size = args.max_pdu
     handlers: list[Any] = [NODELAY_HANDLER]
     if args.kind == "mpps":
         mpps = MppsStore()

@@ -42,8 +42,12 @@ from bench.common import (
 )
 from bench.dicom import associate, ct_image, next_image, quiet_pynetdicom, scu_ae, status_of
 from bench.peers import AET as PEER_AET
+from mppsconsole.net.sockets import MAX_PDU_SIZE
 
 STORESCU_TIMEOUT_S = 300
+#: Maximum PDU lengths the receiver announces in the sweep: pynetdicom's default
+#: (16 KiB) up to 1 MiB; MPPS Console's choice is net/sockets.py MAX_PDU_SIZE.
+PDU_SIZES = [16_384, 65_536, MAX_PDU_SIZE, 262_144, 1_048_576]
 
 
 def send_images(port: int, called: str, template: Dataset, count: int) -> float:
@@ -118,6 +122,48 @@ def measure(
         rate = storescu_rate(storescu, port, called, files)
     _empty(folder)
     return rate
+
+
+def pdu_sweep(opts: Options, storescu: Path, work: Path) -> Table:
+    """512² CT from DCMTK storescu into the bare pynetdicom handler announcing each size.
+
+    The receiver's maximum PDU length sets how many PDUs (and pynetdicom reads and
+    P-DATA decodes) one image costs; the bare handler receives as serve's does.
+    """
+    count = opts.pick(150, 10)
+    files = write_images(work / "files-pdu", ct_image(512), count)
+    peers: list[Child] = []
+    measures: dict[str, Callable[[], float]] = {}
+    try:
+        for size in PDU_SIZES:
+            folder = work / f"pdu-{size}"
+            peer, port = start_peer("store", work, str(folder), "--max-pdu", str(size))
+            peers.append(peer)
+            measures[str(size)] = partial(
+                measure, (port, PEER_AET, folder), "storescu", ct_image(512), files, count, storescu
+            )
+        say(f"store: max PDU sweep, {opts.rounds} rounds of {count} images per size")
+        figures = alternate(opts.rounds, measures)
+    finally:
+        for peer in peers:
+            peer.stop()
+    default = figures[str(PDU_SIZES[0])]
+    table = Table(
+        "store: maximum PDU length the receiver announces, 512×512 CT from DCMTK storescu "
+        f"into the bare pynetdicom handler, images/s (median [min–max] of {opts.rounds} rounds)",
+        ["max PDU", "images/round", "images/s", "ratio to 16 KiB (pynetdicom's default)"],
+    )
+    for size in PDU_SIZES:
+        label = f"{size // 1024} KiB" + (" (MPPS Console)" if size == MAX_PDU_SIZE else "")
+        figure = figures[str(size)]
+        table.rows.append(
+            [label, str(count), figure.show("{:.0f}"), ratio(figure, default).show("{:.2f}")]
+        )
+    table.notes.append(
+        "storescu sends PDUs up to what the receiver announces; each size's receiver is its "
+        "own process; rounds alternate across sizes"
+    )
+    return table
 
 
 def run(opts: Options) -> list[Table]:
@@ -224,6 +270,7 @@ def run(opts: Options) -> list[Table]:
                         ratio(serve_fig, figures["bare"]).show("{:.2f}"),
                     ]
                 )
+        sweep = pdu_sweep(opts, storescu, work) if storescu is not None else None
     finally:
         for child in children:
             child.stop()
@@ -245,4 +292,4 @@ def run(opts: Options) -> list[Table]:
         "time (association and reading the files included)",
         *common_notes,
     ]
-    return [emit(tables[sender]) for sender in senders]
+    return [emit(tables[sender]) for sender in senders] + ([emit(sweep)] if sweep else [])

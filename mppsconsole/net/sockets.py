@@ -32,7 +32,9 @@ def _set_nodelay(event: Event) -> None:
 
 
 #: Largest PDU we accept: 128 KiB moved 512² CT at 241 images/s where pynetdicom's
-#: 16 KiB default gave 190 (DESIGN.md §5); both of our AEs announce it.
+#: 16 KiB default gave 190 (DESIGN.md §5); the sweep in bench/store.py (16 KiB to
+#: 1 MiB) finds no size above 64 KiB reliably faster, and each PDU is a buffer per
+#: association. Both of our AEs announce it.
 MAX_PDU_SIZE = 128 * 1024
 
 #: Bind with ``evt_handlers=[NODELAY_HANDLER, ...]`` on servers and associations.
