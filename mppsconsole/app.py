@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import logging.handlers
 import os
 import sys
 from collections.abc import Iterator, Sequence
 
 from mppsconsole.core.settings import Settings, load_settings
+from mppsconsole.log_files import RotatingLog
 from mppsconsole.paths import Locations
 from mppsconsole.store.db import Database
 
@@ -32,12 +32,7 @@ def setup_logging(locations: Locations, console_level: int) -> None:
     root.addHandler(console)
     try:
         locations.log_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            locations.log_dir / "mppsconsole.log",
-            maxBytes=5_000_000,
-            backupCount=5,
-            encoding="utf-8",
-        )
+        file_handler = RotatingLog(locations.log_dir / "mppsconsole.log")
     except OSError as exc:
         logging.getLogger(__name__).warning("no log file: %s", exc)
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from mppsconsole.core.audit import Pseudonymizer
 from mppsconsole.core.events import Traffic
+from mppsconsole.log_files import RotatingLog
 
 #: Lines kept in memory; older ones remain in the traffic log file.
 MAX_LINES = 10_000
@@ -174,9 +174,7 @@ class TrafficDock(QDockWidget):
         logger.propagate = False
         if not logger.handlers:
             log_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
-                log_dir / "traffic.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
-            )
+            handler = RotatingLog(log_dir / "traffic.log")
             handler.setFormatter(logging.Formatter("%(message)s"))
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)

@@ -246,10 +246,20 @@ def _element(vr: str, value: bytes, encoding: str) -> dict[str, Any]:
     else:
         raise _PydicomNeeded
     for v in (*read, *values):
-        validate_value(vr, v, config.RAISE)
+        _validate(vr, v)
     if len(values) == 1 and not values[0]:
         return {"vr": vr}
     return {"vr": vr, "Value": values}
+
+
+@functools.lru_cache(maxsize=4096)
+def _validate(vr: str, value: str) -> None:
+    """pydicom's validation of a value as it reads it (ValueError: pydicom would warn).
+
+    Remembered: most values of a modality's messages recur (class UIDs, codes,
+    names, dates), and pydicom's validators cost ~3 µs a value.
+    """
+    validate_value(vr, value, config.RAISE)
 
 
 def _numbers(vr: str, text: str) -> dict[str, Any]:
@@ -260,7 +270,7 @@ def _numbers(vr: str, text: str) -> dict[str, Any]:
     if not all(pattern.match(v) for v in values):
         raise _PydicomNeeded
     for v in values:
-        validate_value(vr, v, config.RAISE)
+        _validate(vr, v)
     return {"vr": vr, "Value": [float(v) if vr == "DS" else int(v) for v in values]}
 
 
@@ -277,7 +287,7 @@ def _person_names(value: bytes, encoding: str) -> dict[str, Any]:
         return {"vr": "PN"}
     names = []
     for name in text.split("\\"):
-        validate_value("PN", name, config.RAISE)
+        _validate("PN", name)
         groups = name.rstrip("=").split("=")  # pydicom drops empty trailing groups
         if len(groups) > 3 or not "".join(groups):
             raise _PydicomNeeded  # pydicom reads an empty name in a list its own way
