@@ -25,6 +25,13 @@ INFO = "info"
 #: Severities, worst first.
 SEVERITIES = (ERROR, WARNING, INFO)
 
+
+def worst(found: Iterable[Finding]) -> str:
+    """The worst severity among ``found`` ('' for none)."""
+    present = {f.severity for f in found}
+    return next((s for s in SEVERITIES if s in present), "")
+
+
 TABLE_F72_1 = "PS3.4 Table F.7.2-1"
 TABLE_F72_2 = "PS3.4 Table F.7.2-2"
 STATE_MACHINE = "PS3.4 F.7.2.2.2"

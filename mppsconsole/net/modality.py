@@ -176,7 +176,7 @@ def start_step(
         raise error
     ds_dict = datasets.to_json_dict(ds)
     with db.transaction() as conn:
-        summary = step_findings.record_step(conn, summary, ds_dict, None)
+        summary = step_findings.record_step(conn, summary, ds_dict, None, before=None)
         steps.save(conn, summary, datasets.dumps(ds_dict), f"{node.host}:{node.port}", now())
         steps.add_message(conn, _message(uid, node, "N-CREATE", status, ds))
     _announce(events, node, "N-CREATE", uid, status, summary)
@@ -239,7 +239,7 @@ def _send_set(
         if error is None:
             merged_json = datasets.to_json(merged)
             summary = step_findings.record_step(
-                conn, summary, json.loads(merged_json), datasets.keywords(mods)
+                conn, summary, json.loads(merged_json), datasets.keywords(mods), before=None
             )
             steps.save(conn, summary, merged_json, stored.peer, now())
             instances.link(conn, uid, [sop for _, sop in referenced_instances(merged)])

@@ -200,7 +200,7 @@ class MppsScp:
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", status, ds_json))
             else:
                 summary = summarize(uid, ds, direction=RECEIVED, calling_ae=peer.ae_title)
-                summary = step_findings.record_step(conn, summary, ds_dict, None)
+                summary = step_findings.record_step(conn, summary, ds_dict, None, before=0)
                 steps.save(conn, summary, ds_json, peer.address, now())
                 steps.add_message(conn, self._record(uid, peer, "N-CREATE", ok, ds_json))
                 self._recent.put(uid, ds_dict)
@@ -283,7 +283,9 @@ class MppsScp:
         steps.add_message(conn, self._record(uid, peer, "N-SET", ok, mods_json))
         ds = JsonAttributes(after)
         summary = summarize(uid, ds, direction=stored.summary.direction, calling_ae=peer.ae_title)
-        summary = step_findings.record_step(conn, summary, after, keywords(mods))
+        summary = step_findings.record_step(
+            conn, summary, after, keywords(mods), before=stored.summary.finding_count
+        )
         steps.save(conn, summary, datasets.dumps(after), peer.address, now())
         if summary.status != stored.summary.status:
             worklist.set_status_for_references(

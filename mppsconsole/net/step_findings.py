@@ -21,6 +21,7 @@ from typing import Any
 from mppsconsole.core import mpps, validation
 from mppsconsole.core.attributes import Attributes, text
 from mppsconsole.core.step import RECEIVED, StepSummary, scheduled_references
+from mppsconsole.core.validation import Finding
 from mppsconsole.net.json_attributes import JsonAttributes
 from mppsconsole.store import findings, instances, steps, worklist
 
@@ -29,21 +30,26 @@ def _stored(conn: sqlite3.Connection, uid: str, direction: str) -> list[str]:
     return [i.sop_instance_uid for i in instances.for_step(conn, uid) if i.direction == direction]
 
 
-def _step_state(conn: sqlite3.Connection, uid: str, direction: str, ds: Attributes) -> None:
-    """Replace the findings that depend on the whole step: final state, worklist, references."""
+def _step_state(
+    conn: sqlite3.Connection, uid: str, direction: str, ds: Attributes, fresh: bool
+) -> list[Finding]:
+    """Write the findings that depend on the whole step (final state, worklist,
+    references), replacing its earlier ones unless it has none (``fresh``); what was written.
+    """
     orders = [worklist.find_order(conn, *ref) for ref in scheduled_references(ds)]
-    findings.replace(
-        conn,
-        uid,
-        direction,
-        findings.STATE,
-        validation.check_final_state(ds) + validation.check_worklist(ds, orders),
-    )
-    findings.clear_references(conn, uid, direction)
+    state = validation.check_final_state(ds) + validation.check_worklist(ds, orders)
+    if fresh:
+        findings.add(conn, uid, direction, findings.STATE, state)
+    else:
+        findings.replace(conn, uid, direction, findings.STATE, state)
+        findings.clear_references(conn, uid, direction)
+    written = list(state)
     if text(ds, "PerformedProcedureStepStatus") in mpps.FINAL_STATUSES:
         references = validation.check_references(ds, _stored(conn, uid, direction))
         for sop, finding in references.items():
             findings.add(conn, uid, direction, findings.reference_scope(sop), [finding])
+            written.append(finding)
+    return written
 
 
 def record_step(
@@ -51,10 +57,17 @@ def record_step(
     summary: StepSummary,
     dataset: dict[str, Any],
     modified: list[str] | None,
+    *,
+    before: int | None,
 ) -> StepSummary:
     """Findings of an accepted N-CREATE (``modified`` None) or N-SET (``modified``: the
     keywords of its modification list), and of the step after it (``dataset``: its
     attributes as stored, in the DICOM JSON model).
+
+    ``before``: how many findings the step has, when the caller knows it from a tally
+    that every change of the step keeps (the SCP's received steps), else None. With
+    none (a new step, or a clean one) there is nothing in the store to replace or count
+    again, which spares a message six statements.
 
     Call before :func:`steps.save`: the summary returned carries the new tally.
     """
@@ -62,8 +75,12 @@ def record_step(
     ds = JsonAttributes(dataset)
     found = validation.check_create(ds) if modified is None else validation.check_set(modified)
     findings.add(conn, uid, direction, findings.MESSAGE, found)
-    _step_state(conn, uid, direction, ds)
-    count, worst = findings.tally(conn, uid, direction)
+    fresh = before == 0
+    written = _step_state(conn, uid, direction, ds, fresh)
+    if fresh:
+        count, worst = len(found) + len(written), validation.worst(found + written)
+    else:
+        count, worst = findings.tally(conn, uid, direction)
     return dataclasses.replace(summary, finding_count=count, worst_finding=worst)
 
 

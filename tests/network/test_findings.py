@@ -183,6 +183,39 @@ def test_images_arriving_after_completion_settle_the_references(scp: RunningServ
     )
 
 
+def _assert_tally_matches_the_store(scp: RunningServer, uid: str) -> int:
+    stored = stored_step(scp, uid)
+    assert stored is not None
+    with scp.db.reading() as conn:
+        counted = findings.tally(conn, uid, RECEIVED)
+    assert (stored.summary.finding_count, stored.summary.worst_finding) == counted
+    return counted[0]
+
+
+def test_the_tally_kept_on_the_step_row_is_what_the_store_counts(scp: RunningServer) -> None:
+    """An N-SET of a step without findings writes and counts them without asking the
+    store; once the step has some (here an image's), it replaces and counts in the store."""
+    item = _order(scp)
+    with mpps_association(scp) as assoc:
+        uid = create_step(assoc, _step_for(item))
+        assert _assert_tally_matches_the_store(scp, uid) == 0
+        mods = Dataset()
+        mods.PerformedProcedureStepDescription = "CT chest, contrast"
+        status, _ = assoc.send_n_set(mods, ModalityPerformedProcedureStep, uid)
+        assert status.Status == 0x0000
+    assert _assert_tally_matches_the_store(scp, uid) == 0
+    _store(scp, _image_for(item, PatientID="OTHER"))
+    before = _assert_tally_matches_the_store(scp, uid)
+    assert before > 0
+    _complete(scp, uid, ["1.2.3.999"])
+    assert _assert_tally_matches_the_store(scp, uid) == before + 2  # referenced, left out
+    second = _order(scp)
+    with mpps_association(scp) as assoc:
+        clean = create_step(assoc, _step_for(second))
+    _complete(scp, clean, ["1.2.3.998"])  # from none to one, counted without the store
+    assert _assert_tally_matches_the_store(scp, clean) == 1
+
+
 def test_rules_read_stored_json_as_they_read_the_dataset() -> None:
     """The JSON view the hooks use gives the rules the values a pydicom Dataset gives."""
     ds = create_dataset(patient_name="Wang^XiaoDong=王^小东")
