@@ -25,9 +25,10 @@ def json_key(keyword: str) -> str:
     return "" if tag is None else f"{tag:08X}"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)
 def key_name(key: str) -> str:
-    """The keyword of a JSON key, or ``(gggg,eeee)`` for private and unknown tags."""
+    """The keyword of a JSON key, or ``(gggg,eeee)`` for private and unknown tags
+    (remembered, within bounds: peers choose the tags)."""
     tag = int(key, 16)
     return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 

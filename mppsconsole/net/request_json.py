@@ -56,6 +56,8 @@ _SEQUENCE_END = 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _IS = re.compile(r" *[+-]?[0-9]+ *\Z")
 _DS = re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *\Z")
+#: Tags whose dictionary VR is remembered (a modality's messages use a few hundred).
+TAGS_REMEMBERED = 4096
 _HEADER = struct.Struct("<HH")
 _LENGTH4 = struct.Struct("<L")
 _EXPLICIT_SHORT = struct.Struct("<HH2sH")
@@ -67,10 +69,10 @@ class _PydicomNeeded(Exception):
     """The data are outside this decoder's cases: let pydicom decode them."""
 
 
-@functools.cache
+@functools.lru_cache(maxsize=TAGS_REMEMBERED)
 def _dictionary_vr(tag: int) -> str:
     """The one VR the dictionary gives ``tag``; "" for unknown, private, group-length or
-    command/meta tags and for ambiguous VRs ("US or SS")."""
+    command/meta tags and for ambiguous VRs ("US or SS"). Bounded: peers choose the tags."""
     group, element = tag >> 16, tag & 0xFFFF
     if group % 2 or group < 0x0008 or group == 0xFFFE or element == 0:
         return ""
