@@ -14,6 +14,7 @@ import struct
 import warnings
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -44,6 +45,7 @@ def reference(data: bytes, syntax: uid.UID) -> dict[str, Any] | None:
 
 def assert_same_or_deferred(data: bytes, syntax: uid.UID) -> dict[str, Any] | None:
     fast = decode(data, syntax.is_implicit_VR)
+    hypothesis.event("deferred to pydicom" if fast is None else "decoded directly")
     if fast is not None:
         expected = reference(data, syntax)
         assert expected is not None, "decoded what pydicom refuses or warns about"
@@ -169,7 +171,9 @@ def test_mutated_bytes_decode_as_pydicom_does_or_defer(case: tuple[bytes, uid.UI
         assert_same_or_deferred(data, syntax)
 
 
-TEXT = st.text(alphabet="AZaz09 ^=\\.-_*é\x00", max_size=20)
+TEXT = st.text(alphabet="AZaz09 ^=\\.-_*é中\x00\r\n\t", max_size=20)
+#: Declared character sets and the codec the generated text is written in.
+CHARSETS = [(b"", "latin-1"), (b"ISO_IR 100", "latin-1"), (b"ISO_IR 192", "utf-8")]
 #: (group, element, VR) of elements generated with arbitrary text.
 TEXT_ELEMENTS = [
     (0x0008, 0x0050, "SH"),
@@ -188,13 +192,16 @@ TEXT_ELEMENTS = [
 
 @st.composite
 def text_elements(draw: st.DrawFn) -> bytes:
-    """Elements in tag order with arbitrary (often invalid) text, Latin-1 or default."""
-    data = b""
-    if draw(st.booleans()):
-        data += raw_peer.element(0x0008, 0x0005, "CS", b"ISO_IR 100")
+    """Elements in tag order with arbitrary (often invalid) text or bytes, in a declared
+    character set or the default one."""
+    term, codec = draw(st.sampled_from(CHARSETS))
+    data = raw_peer.element(0x0008, 0x0005, "CS", term) if term else b""
     for group, elem, vr in TEXT_ELEMENTS:
         if draw(st.booleans()):
-            value = draw(TEXT).encode("latin-1")
+            if draw(st.integers(0, 9)):
+                value = draw(TEXT).encode(codec, "replace")
+            else:
+                value = draw(st.binary(max_size=12))
             data += raw_peer.element(group, elem, vr, value + b" " * (len(value) % 2))
     return data
 
