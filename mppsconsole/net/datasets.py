@@ -17,6 +17,7 @@ from mppsconsole.core.codes import Code
 from mppsconsole.core.dicomtime import format_da, format_tm, to_datetime
 from mppsconsole.core.matching import WorklistQuery
 from mppsconsole.core.worklist import CHARACTER_SETS, SCHEDULED, WorklistItem
+from mppsconsole.net.json_attributes import tag_name
 
 UTF8 = "ISO_IR 192"
 
@@ -90,13 +91,9 @@ def from_json(text: str) -> Dataset:
     return Dataset.from_json(text) if text else Dataset()
 
 
-def element_name(elem: DataElement) -> str:
-    """The keyword of an element, or its tag for private and unknown ones."""
-    return elem.keyword or f"({elem.tag.group:04X},{elem.tag.element:04X})"
-
-
 def keywords(ds: Dataset) -> list[str]:
-    return [element_name(elem) for elem in ds]
+    """The names of a dataset's top-level attributes, in tag order (see tag_name)."""
+    return [tag_name(tag) for tag in sorted(ds.keys())]
 
 
 def merge(current: Dataset, modification: Dataset) -> Dataset:

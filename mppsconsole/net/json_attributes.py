@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_has_tag, dictionary_keyword, tag_for_keyword
 
 JsonDict = dict[str, Any]
 
@@ -26,16 +26,18 @@ def json_key(keyword: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def key_name(key: str) -> str:
-    """The keyword of a JSON key, or ``(gggg,eeee)`` for private and unknown tags
-    (remembered, within bounds: peers choose the tags)."""
-    tag = int(key, 16)
-    return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+def tag_name(tag: int) -> str:
+    """The keyword of a tag as pydicom's ``DataElement.keyword`` gives it, or
+    ``(gggg,eeee)`` for private, unknown, repeating and group-length tags (remembered,
+    within bounds: peers choose the tags)."""
+    if dictionary_has_tag(tag):
+        return dictionary_keyword(tag)
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def keywords(data: JsonDict) -> list[str]:
     """The names of a JSON dataset's top-level attributes, in tag order."""
-    return [key_name(key) for key in data]
+    return [tag_name(int(key, 16)) for key in data]
 
 
 def merged(current: JsonDict, modification: JsonDict) -> JsonDict:

@@ -43,8 +43,14 @@ _TEXT_VRS = frozenset({"PN", "SH", "LO", "ST", "LT", "UC", "UT"})
 #: VRs split on backslashes after stripping the whole value's trailing padding.
 _STRING_VRS = frozenset({"AS", "CS", "DA", "DT", "TM", "UI"})
 #: Binary numbers: struct format, item size.
-_BINARY = {"US": ("H", 2), "UL": ("L", 4), "SS": ("h", 2), "SL": ("l", 4)}
-_BINARY_FLOAT = {"FL": ("f", 4), "FD": ("d", 8)}
+_BINARY = {
+    "US": ("H", 2),
+    "UL": ("L", 4),
+    "SS": ("h", 2),
+    "SL": ("l", 4),
+    "FL": ("f", 4),
+    "FD": ("d", 8),
+}
 #: Specific Character Sets this decoder reads; any other goes to pydicom.
 _CHARSETS = {"ISO_IR 100": "latin_1", "ISO_IR 192": "utf_8"}
 #: pydicom's default character set (``iso8859``) as a Python codec.
@@ -59,7 +65,6 @@ _DS = re.compile(r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *\Z")
 #: Tags whose dictionary VR is remembered (a modality's messages use a few hundred).
 TAGS_REMEMBERED = 4096
 _HEADER = struct.Struct("<HH")
-_LENGTH4 = struct.Struct("<L")
 _EXPLICIT_SHORT = struct.Struct("<HH2sH")
 _EXPLICIT_LONG = struct.Struct("<HH2s2xL")
 _IMPLICIT = struct.Struct("<HHL")
@@ -225,7 +230,7 @@ def _sequence(
 
 def _element(vr: str, value: bytes, encoding: str) -> dict[str, Any]:
     """One element's JSON, as pydicom's conversion then ``datasets.to_json_dict`` make it."""
-    if vr in _BINARY or vr in _BINARY_FLOAT:
+    if vr in _BINARY:
         return _binary(vr, value)
     if vr == "PN":
         return _person_names(value, encoding)
@@ -277,7 +282,7 @@ def _numbers(vr: str, text: str) -> dict[str, Any]:
 
 
 def _binary(vr: str, value: bytes) -> dict[str, Any]:
-    code, size = _BINARY.get(vr) or _BINARY_FLOAT[vr]
+    code, size = _BINARY[vr]
     if not value or len(value) % size:
         raise _PydicomNeeded
     return {"vr": vr, "Value": list(struct.unpack(f"<{len(value) // size}{code}", value))}

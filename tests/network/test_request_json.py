@@ -22,7 +22,7 @@ from pydicom import uid
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from mppsconsole.net import datasets
+from mppsconsole.net import datasets, json_attributes
 from mppsconsole.net.incoming import MAX_DEPTH, UndecodableDataset, request_dataset
 from mppsconsole.net.request_json import decode, request_json
 from tests.network import raw_peer
@@ -221,3 +221,15 @@ def test_the_request_stream_is_read_as_it_came() -> None:
         request_dataset(event_for(data, uid.ExplicitVRLittleEndian, 1)[0], "modification_list")
     )
     assert isinstance(event.request.ModificationList, io.BytesIO)
+
+
+def test_attributes_are_named_alike_in_json_and_in_a_dataset() -> None:
+    """N-SET checks name attributes from the JSON dict, as they did from the Dataset."""
+    ds = completed_dataset()
+    ds.add_new(0x00400000, "UL", 4)  # a group length: no keyword of its own
+    ds.add_new(0x60000010, "US", 512)  # a repeating-group tag (Overlay Rows)
+    ds.add_new(0x00091001, "LO", "private")
+    names = json_attributes.keywords(datasets.to_json_dict(ds))
+    by_element = [e.keyword or f"({e.tag.group:04X},{e.tag.element:04X})" for e in ds]
+    assert names == datasets.keywords(ds) == by_element
+    assert "(0040,0000)" in names and "(6000,0010)" in names and "(0009,1001)" in names
