@@ -247,6 +247,9 @@ class StepTableModel(QAbstractTableModel):
     def _shown(self, rows: Iterable[StepRow]) -> Iterable[StepRow]:
         return rows if self._filter == EVERYTHING else filter(self._filter.accepts, rows)
 
+    def _is_shown(self, row: StepRow) -> bool:
+        return self._filter == EVERYTHING or self._filter.accepts(row)
+
     @property
     def step_count(self) -> int:
         """Every step, shown or not."""
@@ -288,10 +291,9 @@ class StepTableModel(QAbstractTableModel):
         after = []
         for identity, index in zip(identities, before, strict=True):
             row = self._known[identity]
-            shown = self._filter == EVERYTHING or self._filter.accepts(row)
             after.append(
                 self.index(self._flip(self._index_of(row)), index.column())
-                if shown
+                if self._is_shown(row)
                 else QModelIndex()
             )
         self.changePersistentIndexList(before, after)
@@ -417,7 +419,7 @@ class StepTableModel(QAbstractTableModel):
         says)."""
         for way in (direction,) if direction else (RECEIVED, SENT):
             step = self._known.get((uid, way))
-            if step is not None and (self._filter == EVERYTHING or self._filter.accepts(step)):
+            if step is not None and self._is_shown(step):
                 return self._flip(self._index_of(step))
         return None
 
